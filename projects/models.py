@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+
+class ProjectManager(models.Manager["Project"]):
+    def ensure(self, name: str) -> Project:
+        project, _ = self.get_or_create(name=name)
+        return project
+
+
+class Project(models.Model):
+    """The unit of isolation: its own workspaces, runs and orchestrator."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ProjectManager()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_session_id() -> str:
+    return "S" + secrets.token_hex(8)
+
+
+class WorkerSession(models.Model):
+    """A worker's standing with the server; survives reconnects of the same worker."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_session_id)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sessions")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="sessions"
+    )
+    targets = models.JSONField(default=list, help_text="Targets the worker declares it hosts.")
+    concurrency = models.PositiveIntegerField(default=0, help_text="0 means unlimited.")
+    provides = models.JSONField(default=dict)
+    connected = models.BooleanField(default=False)
+    draining = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The orchestrator loads a project's live sessions when it starts.
+            models.Index(fields=["project", "expired_at"], name="session_live_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class OrchestratorLease(models.Model):
+    """Which server process runs a project's orchestrator, until when.
+
+    A process claims the project with a conditional UPDATE (free or expired lease) and renews it
+    while it runs; if it dies, another process takes over once ``expires_at`` passes.
+    """
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, primary_key=True)
+    holder = models.CharField(max_length=128, blank=True)
+    expires_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.project} → {self.holder or 'nobody'}"

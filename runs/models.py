@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from runs.states import State
+
+
+class Run(models.Model):
+    """One submission of a workflow. Its identifier is ``R`` plus a short random string."""
+
+    id = models.CharField(primary_key=True, max_length=32)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="runs")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="runs"
+    )
+    parent = models.ForeignKey(
+        "Execution", null=True, blank=True, on_delete=models.SET_NULL, related_name="spawned_runs"
+    )
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # Studio and the API list a workspace's latest runs.
+            models.Index(fields=["workspace", "-created_at"], name="run_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Step(models.Model):
+    """A call of a target within a run: ``<run>:<n>``, n counting from 1 (1 is the root)."""
+
+    id = models.CharField(primary_key=True, max_length=48)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveIntegerField()
+    module = models.CharField(max_length=255)
+    target = models.CharField(max_length=255)
+    target_type = models.CharField(max_length=16)
+    parent = models.ForeignKey(
+        "Execution", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    parent_ref = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The submitting execution's own name for this call; makes re-sent submits "
+        "idempotent.",
+    )
+    group = models.IntegerField(null=True, blank=True)
+    arguments = models.JSONField(default=list)
+    options = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="step_unique_number"),
+        ]
+        indexes = [
+            # A re-sent submit is matched to the step it already created.
+            models.Index(fields=["parent", "parent_ref"], name="step_parent_ref_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Execution(models.Model):
+    """One attempt at a step: ``<run>:<step>:<attempt>``."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="executions")
+    attempt = models.PositiveIntegerField(default=1)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="executions"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    session = models.ForeignKey(
+        "projects.WorkerSession",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="executions",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    execute_after = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["step", "attempt"], name="execution_unique_attempt"),
+        ]
+        indexes = [
+            # The orchestrator loads unfinished executions (queued and assigned) on start.
+            models.Index(
+                fields=["state", "created_at"],
+                name="execution_unfinished_idx",
+                condition=models.Q(state__in=["queued", "assigned"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Result(models.Model):
+    """How an execution ended: a value, an error, or cancelled/abandoned/timed out."""
+
+    class Type(models.TextChoices):
+        VALUE = "value"
+        ERROR = "error"
+        ABANDONED = "abandoned"
+        CANCELLED = "cancelled"
+        TIMEOUT = "timeout"
+
+    execution = models.OneToOneField(
+        Execution, on_delete=models.CASCADE, primary_key=True, related_name="result"
+    )
+    type = models.CharField(max_length=16, choices=Type.choices)
+    value = models.JSONField(null=True, blank=True, help_text="The value in the wire format.")
+    error_type = models.CharField(max_length=255, blank=True)
+    error_message = models.TextField(blank=True)
+    error_frames = models.JSONField(default=list, blank=True)
+    retryable = models.BooleanField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}: {self.type}"
+
+    def as_message(self) -> dict:
+        """The result as the protocol and the API carry it."""
+        if self.type == self.Type.VALUE:
+            return {"type": "value", "value": self.value}
+        if self.type == self.Type.ERROR:
+            return {
+                "type": "error",
+                "error": {
+                    "type": self.error_type,
+                    "message": self.error_message,
+                    "frames": self.error_frames,
+                    "retryable": self.retryable,
+                },
+            }
+        return {"type": self.type}
+
+
+class Dependency(models.Model):
+    """``execution`` waited for (or read) the result of ``dependency``."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="dependencies")
+    dependency = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="dependents")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["execution", "dependency"], name="dependency_unique_pair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} → {self.dependency_id}"
+
+
+class LogMessage(models.Model):
+    """A line of an execution's log: captured output or a ``cf.log_*`` call."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="logs")
+    timestamp = models.DateTimeField()
+    level = models.PositiveSmallIntegerField()
+    template = models.TextField()
+    values = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["execution", "timestamp"], name="log_execution_idx")]

@@ -1,0 +1,64 @@
+"""The execution state machine (shared/SPEC.md §3.1), modelled once and used everywhere."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class State(models.TextChoices):
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    ABANDONED = "abandoned"
+    CANCELLED = "cancelled"
+    SUSPENDED = "suspended"
+    RECURRED = "recurred"
+    CACHED = "cached"
+    DEFERRED = "deferred"
+    SPAWNED = "spawned"
+
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.QUEUED: frozenset(
+        {State.ASSIGNED, State.CACHED, State.DEFERRED, State.SPAWNED, State.CANCELLED}
+    ),
+    State.ASSIGNED: frozenset(
+        {
+            State.SUCCEEDED,
+            State.FAILED,
+            State.TIMED_OUT,
+            State.ABANDONED,
+            State.SUSPENDED,
+            State.CANCELLED,
+            State.RECURRED,
+        }
+    ),
+}
+
+UNFINISHED = frozenset({State.QUEUED, State.ASSIGNED})
+FINISHED = frozenset(State) - UNFINISHED
+
+RESULT_STATE = {
+    "value": State.SUCCEEDED,
+    "error": State.FAILED,
+    "timeout": State.TIMED_OUT,
+    "abandoned": State.ABANDONED,
+    "cancelled": State.CANCELLED,
+}
+"""The state an execution ends in for each type of result."""
+
+RUN_STATUS = {
+    State.QUEUED: "queued",
+    State.ASSIGNED: "running",
+    State.SUCCEEDED: "succeeded",
+    State.FAILED: "failed",
+    State.TIMED_OUT: "timeout",
+    State.ABANDONED: "abandoned",
+    State.CANCELLED: "cancelled",
+}
+
+
+def can_transition(current: str, new: str) -> bool:
+    return State(new) in TRANSITIONS.get(State(current), frozenset())

@@ -1,0 +1,276 @@
+"""The worker protocol: every message between a worker and the server.
+
+Messages are JSON objects sent as websocket text frames. Each has a ``type`` and the fields
+listed in its ``TypedDict`` below. The same shapes travel between the worker's connection
+process and its executor processes, so one module describes both hops.
+
+Identifiers are strings: runs ``R…``, steps ``<run>:<n>``, executions ``<run>:<n>:<attempt>``.
+
+Values (arguments and results) use the value format of ``coflux.serialization``::
+
+    {"type": "inline", "format": "json", "data": <json with typed wrappers>, "refs": [...]}
+
+Results are one of::
+
+    {"type": "value", "value": <value>}
+    {"type": "error", "error": {"type": "pkg.mod.Error", "message": str,
+                                "frames": [{"file", "line", "name", "code"}], "retryable": bool|None}}
+    {"type": "abandoned"} | {"type": "cancelled"} | {"type": "timeout"}
+
+Worker → server
+    hello       first message: who the worker is and what it hosts
+    started     an execution began running in an executor process
+    submit      an execution calls a task or workflow (a new step)
+    wait        an execution waits for (or has read) other executions' results
+    result      an execution finished; the server replies ``ack`` once it is stored
+    log         captured output and log lines of an execution
+    heartbeat   the executions the worker is running right now
+    draining    the worker takes no new work
+
+Server → worker
+    welcome     reply to ``hello``: the session and the executions still assigned to it
+    execute     run this execution
+    submitted   reply to ``submit``: the identifiers of the new step and execution
+    resolved    a result the receiving execution waits for
+    ack         a result is durably stored; the worker may forget it
+    abort       stop this execution's process
+    error       a message could not be handled (malformed, unknown type, bad input)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, NotRequired, TypedDict
+
+VERSION = 1
+"""Bumped on any incompatible change; ``hello`` carries it and the server refuses others."""
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow this protocol."""
+
+
+class TargetDeclaration(TypedDict):
+    module: str
+    name: str
+    type: Literal["workflow", "task"]
+    parameters: NotRequired[list[dict[str, Any]]]
+
+
+# --- worker → server -------------------------------------------------------------------------
+
+
+class Hello(TypedDict):
+    type: Literal["hello"]
+    protocol: int
+    workspace: str
+    session: str | None
+    concurrency: int
+    provides: dict[str, list[str]]
+    targets: list[TargetDeclaration]
+
+
+class Started(TypedDict):
+    type: Literal["started"]
+    execution: str
+
+
+class Submit(TypedDict):
+    type: Literal["submit"]
+    ref: str
+    parent: str
+    module: str
+    target: str
+    target_type: Literal["workflow", "task"]
+    arguments: list[dict[str, Any]]
+    options: dict[str, Any]
+    group: int | None
+    wait: bool
+
+
+class Wait(TypedDict):
+    type: Literal["wait"]
+    execution: str
+    targets: list[str]
+    reply: bool
+
+
+class ResultMessage(TypedDict):
+    type: Literal["result"]
+    execution: str
+    result: dict[str, Any]
+
+
+class Log(TypedDict):
+    type: Literal["log"]
+    execution: str
+    entries: list[list[Any]]
+
+
+class Heartbeat(TypedDict):
+    type: Literal["heartbeat"]
+    executions: list[str]
+
+
+class Draining(TypedDict):
+    type: Literal["draining"]
+
+
+# --- server → worker -------------------------------------------------------------------------
+
+
+class Welcome(TypedDict):
+    type: Literal["welcome"]
+    protocol: int
+    session: str
+    executions: list[str]
+
+
+class Execute(TypedDict):
+    type: Literal["execute"]
+    execution: str
+    run: str
+    workspace: str
+    module: str
+    target: str
+    target_type: Literal["workflow", "task"]
+    arguments: list[dict[str, Any]]
+    timeout_ms: int
+
+
+class Submitted(TypedDict):
+    type: Literal["submitted"]
+    ref: str
+    execution: str
+    step: str
+
+
+class Resolved(TypedDict):
+    type: Literal["resolved"]
+    execution: str
+    target: str
+    result: dict[str, Any]
+
+
+class Ack(TypedDict):
+    type: Literal["ack"]
+    execution: str
+
+
+class Abort(TypedDict):
+    type: Literal["abort"]
+    execution: str
+
+
+class Error(TypedDict):
+    type: Literal["error"]
+    error: str
+    message: str
+    ref: NotRequired[str]
+    execution: NotRequired[str]
+
+
+_STR = str
+_INT = int
+_BOOL = bool
+_LIST = list
+_DICT = dict
+_OPT_STR = (str, type(None))
+_OPT_INT = (int, type(None))
+
+FIELDS: dict[str, dict[str, Any]] = {
+    "hello": {
+        "protocol": _INT,
+        "workspace": _STR,
+        "session": _OPT_STR,
+        "concurrency": _INT,
+        "provides": _DICT,
+        "targets": _LIST,
+    },
+    "started": {"execution": _STR},
+    "submit": {
+        "ref": _STR,
+        "parent": _STR,
+        "module": _STR,
+        "target": _STR,
+        "target_type": _STR,
+        "arguments": _LIST,
+        "options": _DICT,
+        "group": _OPT_INT,
+        "wait": _BOOL,
+    },
+    "wait": {"execution": _STR, "targets": _LIST, "reply": _BOOL},
+    "result": {"execution": _STR, "result": _DICT},
+    "log": {"execution": _STR, "entries": _LIST},
+    "heartbeat": {"executions": _LIST},
+    "draining": {},
+    "welcome": {"protocol": _INT, "session": _STR, "executions": _LIST},
+    "execute": {
+        "execution": _STR,
+        "run": _STR,
+        "workspace": _STR,
+        "module": _STR,
+        "target": _STR,
+        "target_type": _STR,
+        "arguments": _LIST,
+        "timeout_ms": _INT,
+    },
+    "submitted": {"ref": _STR, "execution": _STR, "step": _STR},
+    "resolved": {"execution": _STR, "target": _STR, "result": _DICT},
+    "ack": {"execution": _STR},
+    "abort": {"execution": _STR},
+    "error": {"error": _STR, "message": _STR},
+}
+"""Required fields of each message type and the JSON types they must have."""
+
+WORKER_MESSAGES = frozenset(
+    {"hello", "started", "submit", "wait", "result", "log", "heartbeat", "draining"}
+)
+SERVER_MESSAGES = frozenset(
+    {"welcome", "execute", "submitted", "resolved", "ack", "abort", "error"}
+)
+
+RESULT_TYPES = frozenset({"value", "error", "abandoned", "cancelled", "timeout"})
+
+
+def validate(message: Any, allowed: frozenset[str] | None = None) -> dict[str, Any]:
+    """Check a decoded message's type and fields; raise ``ProtocolError`` saying what is wrong."""
+    if not isinstance(message, dict):
+        raise ProtocolError("a message must be a JSON object")
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in FIELDS:
+        raise ProtocolError(f"unknown message type: {kind!r}")
+    if allowed is not None and kind not in allowed:
+        raise ProtocolError(f"message type {kind!r} is not accepted here")
+    for field, expected in FIELDS[kind].items():
+        if field not in message:
+            raise ProtocolError(f"{kind}: missing field {field!r}")
+        value = message[field]
+        if expected is _INT and isinstance(value, bool):
+            raise ProtocolError(f"{kind}: field {field!r} must be an integer")
+        if not isinstance(value, expected):
+            raise ProtocolError(f"{kind}: field {field!r} has the wrong type")
+    if kind == "result":
+        result_type = message["result"].get("type")
+        if result_type not in RESULT_TYPES:
+            raise ProtocolError(f"result: unknown result type {result_type!r}")
+    if kind == "wait" and not all(isinstance(t, str) for t in message["targets"]):
+        raise ProtocolError("wait: targets must be execution identifiers")
+    return message
+
+
+def decode(text: str | bytes, allowed: frozenset[str] | None = None) -> dict[str, Any]:
+    """Parse and validate one frame."""
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(f"message larger than {MAX_MESSAGE_BYTES} bytes")
+    try:
+        message = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"invalid JSON: {exc}") from None
+    return validate(message, allowed)
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))

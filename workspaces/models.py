@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Workspace(models.Model):
+    """A namespace for runs and workers; ``base`` makes workspaces a tree for inheritance."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        PAUSED = "paused"
+        ARCHIVED = "archived"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
+    name = models.CharField(max_length=200)
+    base = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"],
+                condition=~models.Q(state="archived"),
+                name="workspace_unique_live_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def ancestry(self) -> list[Workspace]:
+        """This workspace followed by its bases, nearest first."""
+        chain: list[Workspace] = []
+        node: Workspace | None = self
+        while node is not None and node not in chain:
+            chain.append(node)
+            node = node.base
+        return chain
+
+
+class Module(models.Model):
+    """A registered module (manifest) of a workspace."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="modules")
+    name = models.CharField(max_length=255)
+    registered_at = models.DateTimeField(default=timezone.now)
+    archived = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="module_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Target(models.Model):
+    class Kind(models.TextChoices):
+        WORKFLOW = "workflow"
+        TASK = "task"
+
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="targets")
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    parameters = models.JSONField(
+        default=list, help_text="[{name, annotation, default}] in declaration order."
+    )
+    instruction = models.TextField(blank=True, help_text="The function's docstring.")
+    options = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["module", "name"], name="target_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.module.name}/{self.name}"
