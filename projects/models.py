@@ -40,6 +40,9 @@ class WorkerSession(models.Model):
     concurrency = models.PositiveIntegerField(default=0, help_text="0 means unlimited.")
     provides = models.JSONField(default=dict)
     connected = models.BooleanField(default=False)
+    channel_name = models.CharField(
+        max_length=200, blank=True, help_text="The server-side connection serving the worker."
+    )
     draining = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)

@@ -1,7 +1,31 @@
 from __future__ import annotations
 
-from django.db import models
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from projects.models import Project
+
+
+class WorkspaceManager(models.Manager["Workspace"]):
+    def live(self, project: Project) -> models.QuerySet[Workspace]:
+        """The project's workspaces that are not archived."""
+        return self.filter(project=project).exclude(state=Workspace.State.ARCHIVED)
+
+    def ensure(self, project: Project, name: str) -> Workspace:
+        """The live workspace of that name, created if there is none."""
+        try:
+            return self.live(project).get(name=name)
+        except Workspace.DoesNotExist:
+            pass
+        try:
+            with transaction.atomic():
+                return self.create(project=project, name=name)
+        except IntegrityError:
+            # Another request created it between our lookup and insert.
+            return self.live(project).get(name=name)
 
 
 class Workspace(models.Model):
@@ -19,6 +43,8 @@ class Workspace(models.Model):
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkspaceManager()
 
     class Meta:
         constraints = [

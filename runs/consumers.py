@@ -1,0 +1,110 @@
+"""The worker websocket: decode, check, and hand each message to the project's orchestrator."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from coflux import protocol
+from projects.models import Project
+from runs.orchestration import bus
+from runs.orchestration.runner import ensure_runner
+
+logger = logging.getLogger("coflux.worker")
+
+CLOSE_PROJECT_NOT_FOUND = 4004
+CLOSE_VERSION_MISMATCH = 4009
+
+
+@database_sync_to_async
+def _project_id(name: str) -> int | None:
+    return Project.objects.filter(name=name).values_list("id", flat=True).first()
+
+
+class WorkerConsumer(AsyncWebsocketConsumer):
+    project_id: int | None = None
+    session_id: str | None = None
+    hello: dict[str, Any] | None = None
+
+    async def connect(self) -> None:
+        name = self.scope["url_route"]["kwargs"]["project"]
+        self.project_id = await _project_id(name)
+        await self.accept()
+        if self.project_id is None:
+            await self._send_error("project_not_found", f"no project named {name!r}")
+            await self.close(code=CLOSE_PROJECT_NOT_FOUND)
+            return
+        bus.register_consumer(self.channel_name, self)
+        ensure_runner(self.project_id)
+
+    async def disconnect(self, code: int) -> None:
+        bus.unregister_consumer(self.channel_name)
+        if self.project_id is not None and self.session_id is not None:
+            await bus.to_orchestrator(
+                self.project_id,
+                {"kind": "disconnect", "session": self.session_id, "channel": self.channel_name},
+            )
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.project_id is None:
+            return
+        try:
+            message = protocol.decode(text_data or bytes_data or "", protocol.WORKER_MESSAGES)
+        except protocol.ProtocolError as exc:
+            logger.warning("invalid message from %s: %s", self.session_id or "a worker", exc)
+            await self._send_error("invalid_message", str(exc))
+            return
+        if message["type"] == "hello":
+            await self._hello(message)
+        elif self.session_id is None:
+            await self._send_error("not_ready", "send hello and wait for welcome first")
+        else:
+            await bus.to_orchestrator(
+                self.project_id,
+                {
+                    "kind": "message",
+                    "session": self.session_id,
+                    "channel": self.channel_name,
+                    "message": message,
+                },
+            )
+
+    async def _hello(self, hello: dict[str, Any]) -> None:
+        if hello["protocol"] != protocol.VERSION:
+            await self._send_error(
+                "version_mismatch",
+                f"the server speaks protocol {protocol.VERSION}, not {hello['protocol']}",
+            )
+            await self.close(code=CLOSE_VERSION_MISMATCH)
+            return
+        self.hello = hello
+        await self._announce()
+
+    async def _announce(self) -> None:
+        assert self.project_id is not None and self.hello is not None
+        hello = {**self.hello, "session": self.session_id or self.hello["session"]}
+        await bus.to_orchestrator(
+            self.project_id, {"kind": "connect", "channel": self.channel_name, "hello": hello}
+        )
+
+    async def deliver(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            if message["type"] == "orchestrator.restarted":
+                if self.hello is not None:
+                    await self._announce()
+                continue
+            if message["type"] == "welcome":
+                self.session_id = message["session"]
+            await self.send(text_data=protocol.encode(message))
+
+    async def worker_send(self, event: dict[str, Any]) -> None:
+        """Messages from an orchestrator in another process, over the channel layer."""
+        await self.deliver(event["messages"])
+
+    async def _send_error(self, code: str, message: str) -> None:
+        await self.send(
+            text_data=protocol.encode({"type": "error", "error": code, "message": message})
+        )

@@ -1,0 +1,74 @@
+"""Where messages between worker consumers and orchestrators go.
+
+Across processes they travel over the channel layer: the orchestrator of project ``p`` reads
+the channel ``orchestrator.<p>``; each consumer reads its own channel. When both ends live in
+this process the message is handed over directly, skipping the layer's copy and queue.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+
+
+class Receiver(Protocol):
+    async def deliver(self, messages: list[dict[str, Any]]) -> None: ...
+
+
+class Inbox(Protocol):
+    leading: bool
+
+    def put(self, envelope: dict[str, Any]) -> None: ...
+
+
+_consumers: dict[str, Receiver] = {}
+_inboxes: dict[int, Inbox] = {}
+
+
+def orchestrator_channel(project_id: int) -> str:
+    return f"orchestrator.{project_id}"
+
+
+def register_consumer(channel: str, consumer: Receiver) -> None:
+    _consumers[channel] = consumer
+
+
+def unregister_consumer(channel: str) -> None:
+    _consumers.pop(channel, None)
+
+
+def register_inbox(project_id: int, inbox: Inbox) -> None:
+    _inboxes[project_id] = inbox
+
+
+def local_inbox(project_id: int) -> Inbox | None:
+    return _inboxes.get(project_id)
+
+
+async def to_orchestrator(project_id: int, envelope: dict[str, Any]) -> None:
+    inbox = _inboxes.get(project_id)
+    if inbox is not None and inbox.leading:
+        inbox.put(envelope)
+    else:
+        await get_channel_layer().send(
+            orchestrator_channel(project_id), {"type": "envelope", "envelope": envelope}
+        )
+
+
+async def to_consumers(outbox: list[tuple[str, dict[str, Any]]]) -> None:
+    by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for channel, message in outbox:
+        by_channel[channel].append(message)
+    layer = None
+    for channel, messages in by_channel.items():
+        consumer = _consumers.get(channel)
+        if consumer is not None:
+            await consumer.deliver(messages)
+            continue
+        layer = layer or get_channel_layer()
+        try:
+            await layer.send(channel, {"type": "worker.send", "messages": messages})
+        except Exception:  # a full or vanished channel must not stop the orchestrator
+            continue

@@ -1,0 +1,125 @@
+"""The async shell around an orchestrator: leadership, the inbox, ticking, delivery.
+
+Each server process may start a runner per project; only the one holding the project's lease
+ticks (see ``lease``). The tick itself runs in a dedicated thread so the event loop keeps
+serving websockets while the database works, and so the orchestrator keeps one connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from runs.orchestration import bus
+from runs.orchestration.orchestrator import LeaseLost, Orchestrator
+
+logger = logging.getLogger("coflux.orchestrator")
+
+MAX_BATCH = 5000
+T = TypeVar("T")
+
+_runners: dict[int, Runner] = {}
+_tasks: set[asyncio.Task[None]] = set()
+
+
+class Runner:
+    def __init__(self, project_id: int) -> None:
+        self.project_id = project_id
+        self.orchestrator = Orchestrator(project_id)
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.leading = False
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix=f"orchestrator-{project_id}")
+
+    def put(self, envelope: dict[str, Any]) -> None:
+        self.queue.put_nowait(envelope)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                outbox = await self._call(self._try_load)
+                if outbox is None:
+                    await asyncio.sleep(settings.COFLUX_LEASE_SECONDS / 3)
+                    continue
+                logger.info("orchestrating project %d", self.project_id)
+                self.leading = True
+                reader = asyncio.create_task(self._read_channel_layer())
+                try:
+                    await bus.to_consumers(outbox)
+                    await self._loop()
+                finally:
+                    self.leading = False
+                    reader.cancel()
+            except asyncio.CancelledError:
+                raise
+            except LeaseLost:
+                logger.warning("lost the lease of project %d", self.project_id)
+            except Exception:
+                logger.exception("orchestrator of project %d failed; restarting", self.project_id)
+                await asyncio.sleep(1)
+
+    def _try_load(self) -> list[tuple[str, dict[str, Any]]] | None:
+        try:
+            return self.orchestrator.load()
+        except LeaseLost:
+            return None
+
+    async def _loop(self) -> None:
+        while True:
+            batch = await self._next_batch(self.orchestrator.next_deadline())
+            outbox = await self._call(self.orchestrator.tick, batch)
+            await bus.to_consumers(outbox)
+
+    async def _next_batch(self, deadline: datetime | None) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        if self.queue.empty():
+            timeout = None
+            if deadline is not None:
+                timeout = max(0.0, (deadline - timezone.now()).total_seconds())
+            try:
+                batch.append(await asyncio.wait_for(self.queue.get(), timeout))
+            except TimeoutError:
+                return batch
+        while len(batch) < MAX_BATCH and not self.queue.empty():
+            batch.append(self.queue.get_nowait())
+        return batch
+
+    async def _read_channel_layer(self) -> None:
+        """Envelopes from consumers in other processes, and wakes from the REST API."""
+        layer = get_channel_layer()
+        channel = bus.orchestrator_channel(self.project_id)
+        while True:
+            message = await layer.receive(channel)
+            if message.get("type") == "wake":
+                self.put({"kind": "wake"})
+            elif message.get("type") == "envelope":
+                self.put(message["envelope"])
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.thread, functools.partial(_in_db_thread, fn, *args))
+
+
+def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:
+    close_old_connections()
+    return fn(*args)
+
+
+def ensure_runner(project_id: int) -> None:
+    """Start this process's runner for the project, once; call from the server's event loop."""
+    if project_id in _runners:
+        return
+    runner = Runner(project_id)
+    _runners[project_id] = runner
+    bus.register_inbox(project_id, runner)
+    task = asyncio.get_running_loop().create_task(runner.run())
+    _tasks.add(task)

@@ -1,0 +1,401 @@
+"""The orchestrator's tick, driven directly with envelopes as the consumer would send them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from coflux import protocol
+from projects.models import Project, WorkerSession
+from runs.models import Dependency, Execution, LogMessage, Result, Run, Step
+from runs.orchestration.orchestrator import LeaseLost, Orchestrator
+from runs.states import State
+from workspaces.models import Workspace
+
+pytestmark = pytest.mark.django_db
+
+CHANNEL = "worker-channel-1"
+TARGETS = [
+    {"module": "app.flows", "name": "main", "type": "workflow"},
+    {"module": "app.flows", "name": "inc", "type": "task"},
+]
+
+
+def value(data):
+    return {"type": "inline", "format": "json", "data": data, "refs": []}
+
+
+def hello(session=None, workspace="default", concurrency=0, targets=TARGETS):
+    return {
+        "type": "hello",
+        "protocol": protocol.VERSION,
+        "workspace": workspace,
+        "session": session,
+        "concurrency": concurrency,
+        "provides": {},
+        "targets": targets,
+    }
+
+
+def queue_run(workspace: Workspace, run_id: str = "Rtest1") -> str:
+    run = Run.objects.create(id=run_id, project=workspace.project, workspace=workspace)
+    step = Step.objects.create(
+        id=f"{run.id}:1",
+        run=run,
+        number=1,
+        module="app.flows",
+        target="main",
+        target_type="workflow",
+        arguments=[value(1)],
+    )
+    Execution.objects.create(id=f"{step.id}:1", step=step, workspace=workspace)
+    return f"{step.id}:1"
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.project = Project.objects.ensure("default")
+        self.workspace = Workspace.objects.create(project=self.project, name="default")
+        self.orchestrator = Orchestrator(self.project.id)
+        self.orchestrator.load()
+        self.session = ""
+
+    def tick(self, *envelopes):
+        return self.orchestrator.tick(list(envelopes))
+
+    def connect(self, channel=CHANNEL, **kwargs):
+        outbox = self.tick({"kind": "connect", "channel": channel, "hello": hello(**kwargs)})
+        welcome = [m for c, m in outbox if m["type"] == "welcome"][0]
+        self.session = welcome["session"]
+        return outbox
+
+    def send(self, message, channel=CHANNEL):
+        return self.tick(
+            {"kind": "message", "session": self.session, "channel": channel, "message": message}
+        )
+
+
+@pytest.fixture
+def harness():
+    return Harness()
+
+
+def messages(outbox, kind):
+    return [m for _, m in outbox if m["type"] == kind]
+
+
+def test_it_welcomes_a_worker_with_a_new_session(harness):
+    outbox = harness.connect()
+    assert outbox == [
+        (
+            CHANNEL,
+            {
+                "type": "welcome",
+                "protocol": protocol.VERSION,
+                "session": harness.session,
+                "executions": [],
+            },
+        )
+    ]
+    session = WorkerSession.objects.get(id=harness.session)
+    assert session.connected and session.workspace == harness.workspace
+    assert {t["name"] for t in session.targets} == {"main", "inc"}
+
+
+def test_it_assigns_a_queued_run_to_a_hosting_session(harness):
+    harness.connect()
+    execution_id = queue_run(harness.workspace)
+    outbox = harness.tick({"kind": "wake"})
+    [execute] = messages(outbox, "execute")
+    assert execute["execution"] == execution_id
+    assert execute["arguments"] == [value(1)]
+    assert execute["workspace"] == "default"
+    execution = Execution.objects.get(id=execution_id)
+    assert execution.state == State.ASSIGNED
+    assert execution.session_id == harness.session and execution.assigned_at
+
+
+def test_it_leaves_work_queued_when_nobody_hosts_the_target(harness):
+    harness.connect(targets=[{"module": "other", "name": "main", "type": "workflow"}])
+    execution_id = queue_run(harness.workspace)
+    assert messages(harness.tick({"kind": "wake"}), "execute") == []
+    assert Execution.objects.get(id=execution_id).state == State.QUEUED
+
+
+def test_it_respects_a_sessions_concurrency(harness):
+    harness.connect(concurrency=1)
+    queue_run(harness.workspace, "Rone")
+    queue_run(harness.workspace, "Rtwo")
+    assert len(messages(harness.tick({"kind": "wake"}), "execute")) == 1
+    running = Execution.objects.get(state=State.ASSIGNED)
+    outbox = harness.send(
+        {"type": "result", "execution": running.id, "result": {"type": "value", "value": value(2)}}
+    )
+    assert len(messages(outbox, "execute")) == 1
+
+
+def test_it_runs_a_child_and_pushes_its_result_to_the_parent(harness):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    harness.send({"type": "started", "execution": root})
+    outbox = harness.send(
+        {
+            "type": "submit",
+            "ref": "1",
+            "parent": root,
+            "module": "app.flows",
+            "target": "inc",
+            "target_type": "task",
+            "arguments": [value(1)],
+            "options": {},
+            "group": None,
+            "wait": True,
+        }
+    )
+    [submitted] = messages(outbox, "submitted")
+    [execute] = messages(outbox, "execute")
+    child = submitted["execution"]
+    assert child == "Rtest1:2:1" and submitted["step"] == "Rtest1:2"
+    assert execute["execution"] == child
+    assert Dependency.objects.filter(execution_id=root, dependency_id=child).exists()
+
+    outbox = harness.send(
+        {"type": "result", "execution": child, "result": {"type": "value", "value": value(2)}}
+    )
+    assert messages(outbox, "ack") == [{"type": "ack", "execution": child}]
+    assert messages(outbox, "resolved") == [
+        {
+            "type": "resolved",
+            "execution": root,
+            "target": child,
+            "result": {"type": "value", "value": value(2)},
+        }
+    ]
+    assert Execution.objects.get(id=child).state == State.SUCCEEDED
+    assert Execution.objects.get(id=root).started_at is not None
+
+
+def test_it_answers_a_resent_submit_with_the_step_it_already_made(harness):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    submit = {
+        "type": "submit",
+        "ref": "7",
+        "parent": root,
+        "module": "app.flows",
+        "target": "inc",
+        "target_type": "task",
+        "arguments": [],
+        "options": {},
+        "group": None,
+        "wait": False,
+    }
+    first = messages(harness.send(submit), "submitted")
+    harness.orchestrator.load()  # as after a server restart
+    harness.connect(session=harness.session)
+    second = messages(harness.send(submit), "submitted")
+    assert first == second
+    assert Step.objects.filter(run_id="Rtest1").count() == 2
+
+
+def test_it_stores_an_error_result_with_its_details(harness):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    error = {
+        "type": "builtins.ValueError",
+        "message": "bad",
+        "retryable": None,
+        "frames": [{"file": "f.py", "line": 3, "name": "main", "code": "raise"}],
+    }
+    harness.send({"type": "result", "execution": root, "result": {"type": "error", "error": error}})
+    result = Result.objects.get(execution_id=root)
+    assert (result.error_type, result.error_message) == ("builtins.ValueError", "bad")
+    assert result.as_message() == {"type": "error", "error": error}
+    assert Execution.objects.get(id=root).state == State.FAILED
+
+
+def test_it_keeps_the_first_result_and_acks_a_duplicate(harness):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    result = {"type": "result", "execution": root, "result": {"type": "value", "value": value(1)}}
+    harness.send(result)
+    outbox = harness.send({**result, "result": {"type": "value", "value": value(9)}})
+    assert messages(outbox, "ack") == [{"type": "ack", "execution": root}]
+    assert Result.objects.get(execution_id=root).value == value(1)
+
+
+def test_it_abandons_work_of_a_session_gone_past_the_grace_period(harness, settings):
+    settings.COFLUX_SESSION_GRACE = 0.0
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    harness.tick({"kind": "disconnect", "session": harness.session, "channel": CHANNEL})
+    harness.tick()
+    assert Execution.objects.get(id=root).state == State.ABANDONED
+    assert Result.objects.get(execution_id=root).type == "abandoned"
+    assert WorkerSession.objects.get(id=harness.session).expired_at is not None
+
+
+def test_it_resumes_a_session_that_reconnects_within_the_grace_period(harness, settings):
+    settings.COFLUX_SESSION_GRACE = 60.0
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    harness.tick({"kind": "disconnect", "session": harness.session, "channel": CHANNEL})
+    outbox = harness.connect(channel="worker-channel-2", session=harness.session)
+    assert messages(outbox, "welcome")[0]["executions"] == [root]
+    outbox = harness.send(
+        {"type": "result", "execution": root, "result": {"type": "value", "value": value(5)}},
+        channel="worker-channel-2",
+    )
+    assert messages(outbox, "ack")
+    assert Execution.objects.get(id=root).state == State.SUCCEEDED
+
+
+def test_it_resumes_after_a_restart_from_the_database(harness, settings):
+    settings.COFLUX_SESSION_GRACE = 60.0
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    restarted = Orchestrator(harness.project.id, holder=harness.orchestrator.holder)
+    outbox = restarted.load()
+    assert outbox == [(CHANNEL, {"type": "orchestrator.restarted"})]
+    harness.orchestrator = restarted
+    welcome = messages(harness.connect(session=harness.session), "welcome")[0]
+    assert welcome["executions"] == [root]
+
+
+def test_only_one_orchestrator_holds_a_project(harness):
+    with pytest.raises(LeaseLost):
+        Orchestrator(harness.project.id).load()
+
+
+def test_it_refuses_messages_of_an_unknown_session(harness):
+    outbox = harness.tick(
+        {
+            "kind": "message",
+            "session": "Snope",
+            "channel": CHANNEL,
+            "message": {"type": "heartbeat", "executions": []},
+        }
+    )
+    assert messages(outbox, "error")[0]["error"] == "session_invalid"
+
+
+def test_it_refuses_a_submit_from_an_execution_it_does_not_run(harness):
+    harness.connect()
+    outbox = harness.send(
+        {
+            "type": "submit",
+            "ref": "1",
+            "parent": "Rx:1:1",
+            "module": "m",
+            "target": "t",
+            "target_type": "task",
+            "arguments": [],
+            "options": {},
+            "group": None,
+            "wait": False,
+        }
+    )
+    [error] = messages(outbox, "error")
+    assert error["error"] == "invalid_submit" and error["ref"] == "1"
+
+
+def test_it_refuses_garbage_targets_in_hello(harness):
+    outbox = harness.tick(
+        {"kind": "connect", "channel": CHANNEL, "hello": hello(targets=[{"module": 1}])}
+    )
+    assert messages(outbox, "error")[0]["error"] == "invalid_targets"
+    assert not WorkerSession.objects.exists()
+
+
+def test_it_replies_to_a_wait_for_a_finished_execution(harness):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    other = queue_run(harness.workspace, "Rother")
+    harness.tick({"kind": "wake"})
+    harness.send(
+        {"type": "result", "execution": other, "result": {"type": "value", "value": value(3)}}
+    )
+    outbox = harness.send({"type": "wait", "execution": root, "targets": [other], "reply": True})
+    assert messages(outbox, "resolved")[0]["result"]["value"] == value(3)
+    outbox = harness.send(
+        {"type": "wait", "execution": root, "targets": ["Rnope:1:1"], "reply": True}
+    )
+    assert messages(outbox, "error")[0]["error"] == "unknown_execution"
+
+
+def test_it_stores_log_lines(harness):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    now_ms = timezone.now().timestamp() * 1000
+    harness.send(
+        {
+            "type": "log",
+            "execution": root,
+            "entries": [[now_ms, 1, "hello", {}], [now_ms + 1, 3, "oops", {}]],
+        }
+    )
+    assert list(LogMessage.objects.values_list("template", "level")) == [("hello", 1), ("oops", 3)]
+
+
+def test_a_batch_of_submits_costs_a_fixed_number_of_queries(harness):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+
+    def batch(start, count):
+        return [
+            {
+                "kind": "message",
+                "session": harness.session,
+                "channel": CHANNEL,
+                "message": {
+                    "type": "submit",
+                    "ref": str(i),
+                    "parent": root,
+                    "module": "app.flows",
+                    "target": "inc",
+                    "target_type": "task",
+                    "arguments": [value(i)],
+                    "options": {},
+                    "group": None,
+                    "wait": False,
+                },
+            }
+            for i in range(start, start + count)
+        ]
+
+    harness.orchestrator.tick(batch(0, 2))
+    with CaptureQueriesContext(connection) as queries:
+        outbox = harness.orchestrator.tick(batch(100, 200))
+    assert len(messages(outbox, "execute")) == 200
+    # Savepoints, the step and execution inserts (SQLite splits them by its parameter limit),
+    # and the assignment UPDATE.
+    assert len(queries.captured_queries) <= 12
+
+
+def test_it_does_not_dispatch_in_a_paused_workspace(harness):
+    harness.connect()
+    harness.workspace.state = Workspace.State.PAUSED
+    harness.workspace.save()
+    queue_run(harness.workspace)
+    assert messages(harness.tick({"kind": "wake"}), "execute") == []
+
+
+def test_the_next_deadline_covers_session_expiry(harness, settings):
+    settings.COFLUX_SESSION_GRACE = 30.0
+    harness.connect()
+    harness.tick({"kind": "disconnect", "session": harness.session, "channel": CHANNEL})
+    deadline = harness.orchestrator.next_deadline()
+    assert deadline is not None and deadline <= timezone.now() + timedelta(seconds=30)
