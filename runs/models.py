@@ -1,9 +1,43 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from django.db import models
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from runs.states import State
+
+if TYPE_CHECKING:
+    from projects.models import Project
+    from workspaces.models import Workspace
+
+
+class RunQuerySet(models.QuerySet["Run"]):
+    def with_steps(self) -> RunQuerySet:
+        """Everything a run snapshot shows, fetched in a fixed number of queries."""
+        executions = (
+            Execution.objects.select_related("workspace", "result")
+            .prefetch_related("dependencies")
+            .order_by("attempt")
+        )
+        steps = Step.objects.order_by("number").prefetch_related(
+            Prefetch("executions", queryset=executions)
+        )
+        return self.select_related("workspace").prefetch_related(Prefetch("steps", queryset=steps))
+
+    def with_root(self) -> RunQuerySet:
+        """Prefetch the root step and its executions into ``root_steps``."""
+        executions = Execution.objects.select_related("result").order_by("attempt")
+        steps = Step.objects.filter(number=1).prefetch_related(
+            Prefetch("executions", queryset=executions)
+        )
+        return self.prefetch_related(Prefetch("steps", queryset=steps, to_attr="root_steps"))
+
+    def recent(self, workspace: Workspace, limit: int = 50) -> RunQuerySet:
+        """The workspace's latest runs, newest first."""
+        return self.filter(workspace=workspace).order_by("-created_at", "-id")[:limit]
 
 
 class Run(models.Model):
@@ -19,6 +53,8 @@ class Run(models.Model):
     )
     idempotency_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -66,6 +102,31 @@ class Step(models.Model):
         return self.id
 
 
+class ExecutionQuerySet(models.QuerySet["Execution"]):
+    def latest_root(self, project: Project, run_id: str) -> Execution | None:
+        """The latest attempt at the run's root step, with its result; None for no such run."""
+        return (
+            self.filter(step__run_id=run_id, step__run__project=project, step__number=1)
+            .select_related("result")
+            .order_by("-attempt")
+            .first()
+        )
+
+    def idempotent_root(self, workspace: Workspace, key: str, since: datetime) -> Execution | None:
+        """The latest root execution of the workspace's run with that key since ``since``."""
+        return (
+            self.filter(
+                step__run__workspace=workspace,
+                step__run__idempotency_key=key,
+                step__run__created_at__gte=since,
+                step__number=1,
+            )
+            .select_related("step")
+            .order_by("-step__run__created_at", "-attempt")
+            .first()
+        )
+
+
 class Execution(models.Model):
     """One attempt at a step: ``<run>:<step>:<attempt>``."""
 
@@ -88,6 +149,8 @@ class Execution(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExecutionQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -176,3 +239,6 @@ class LogMessage(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["execution", "timestamp"], name="log_execution_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} [{self.level}] {self.template[:60]}"

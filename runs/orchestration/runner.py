@@ -123,3 +123,17 @@ def ensure_runner(project_id: int) -> None:
     bus.register_inbox(project_id, runner)
     task = asyncio.get_running_loop().create_task(runner.run())
     _tasks.add(task)
+
+
+async def start_all_runners() -> None:
+    """Start runners for every project, so that expiries and restarts are handled even before
+    any worker connects; call once the server's event loop runs."""
+    from channels.db import database_sync_to_async
+
+    from projects.models import Project
+
+    project_ids = await database_sync_to_async(
+        lambda: list(Project.objects.values_list("id", flat=True))
+    )()
+    for project_id in project_ids:
+        ensure_runner(project_id)

@@ -1,0 +1,30 @@
+"""Server-wide API views: discovery, and JSON 404s for paths the API does not know."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from django.http import HttpRequest, JsonResponse
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from coflux_server.api_errors import ApiError, error_response
+
+VERSION = version("coflux-server")
+
+
+def api_version(server_version: str) -> str:
+    """``0.<minor>`` before 1.0, then the major version: releases that stay compatible share it."""
+    major, minor, *_ = server_version.split(".")
+    return f"0.{minor}" if major == "0" else major
+
+
+@api_view(["GET"])
+def discover(request: Request) -> Response:
+    return Response({"version": VERSION, "api_version": api_version(VERSION)})
+
+
+def not_found(request: HttpRequest, path: str) -> JsonResponse:
+    error = ApiError(f"No API endpoint at /api/{path}.", code="not_found", status=404)
+    return error_response(error)

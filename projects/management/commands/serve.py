@@ -1,0 +1,61 @@
+"""``manage.py serve``: migrate, make sure the default project exists, and run the server."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from projects.models import Project
+from workspaces.models import Workspace
+
+logger = logging.getLogger("coflux.server")
+
+DEFAULT_WORKSPACE = "default"
+WEBSOCKET_TIMEOUT = -1
+"""Worker connections stay open as long as the worker runs: no time limit (Daphne's -1)."""
+
+
+class Command(BaseCommand):
+    help = "Run the Coflux server (HTTP, websockets, Studio and the API) on Daphne."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.environ.get("PORT", "7777")),
+            help="Port to listen on (default: $PORT or 7777).",
+        )
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="Interface to listen on (default: 127.0.0.1)."
+        )
+
+    def handle(self, *args: Any, host: str, port: int, verbosity: int, **options: Any) -> None:
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
+        project = Project.objects.ensure(settings.COFLUX_PROJECT)
+        Workspace.objects.ensure(project, DEFAULT_WORKSPACE)
+
+        # Daphne installs Twisted's asyncio reactor when imported: import it only to serve.
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+        from coflux.protocol import MAX_MESSAGE_BYTES
+        from coflux_server.asgi import application
+
+        self.stdout.write(f"Coflux server listening on http://{host}:{port}/ (project {project})")
+        Server(
+            # Serves the admin's and Studio's static files; everything else goes to the app.
+            application=ASGIStaticFilesHandler(application),
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            websocket_timeout=WEBSOCKET_TIMEOUT,
+            websocket_max_message_size=MAX_MESSAGE_BYTES,
+            websocket_max_frame_size=MAX_MESSAGE_BYTES,
+            application_close_timeout=10,
+            verbosity=verbosity,
+        ).run()

@@ -1,0 +1,152 @@
+"""What the API tells about runs: snapshots, outcomes and lists, as plain JSON-ready dicts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from coflux_server.api_errors import ApiError
+from projects.models import Project
+from runs.models import Execution, Result, Run, Step
+from runs.states import RESULT_STATE, RUN_STATUS, State
+from workspaces.models import Workspace
+
+UNFINISHED_STATUSES = frozenset({"queued", "running"})
+MAX_WAIT_SECONDS = 60.0
+POLL_INTERVAL_SECONDS = 0.01
+
+
+class RunNotFound(ApiError):
+    code = "run_not_found"
+    status = 404
+
+
+def _result_of(execution: Execution) -> Result | None:
+    try:
+        return execution.result
+    except Result.DoesNotExist:
+        return None
+
+
+def run_status(execution: Execution | None) -> str:
+    """The status of a run, given the latest attempt at its root step."""
+    if execution is None:
+        return "queued"
+    status = RUN_STATUS.get(State(execution.state))
+    if status is not None:
+        return status
+    # A forwarding state (cached, spawned, deferred, …): the result, once there, decides.
+    result = _result_of(execution)
+    if result is not None:
+        return RUN_STATUS[RESULT_STATE[result.type]]
+    return "running"
+
+
+def _result_message(execution: Execution | None) -> dict[str, Any] | None:
+    result = _result_of(execution) if execution is not None else None
+    return result.as_message() if result is not None else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def run_by_id(project: Project, run_id: str) -> Run:
+    """The project's run with everything its snapshot shows."""
+    try:
+        return Run.objects.with_steps().get(project=project, pk=run_id)
+    except Run.DoesNotExist:
+        raise RunNotFound(f"No run {run_id!r}.") from None
+
+
+def run_snapshot(run: Run) -> dict[str, Any]:
+    """The run as the API shows it; ``run`` comes from ``Run.objects.with_steps()``."""
+    steps = list(run.steps.all())
+    root = next((step for step in steps if step.number == 1), None)
+    latest = _latest(root)
+    return {
+        "id": run.id,
+        "workspace": run.workspace.name,
+        "created_at": _iso(run.created_at),
+        "status": run_status(latest),
+        "result": _result_message(latest),
+        "steps": [_step_snapshot(step) for step in steps],
+    }
+
+
+def _latest(step: Step | None) -> Execution | None:
+    if step is None:
+        return None
+    executions = list(step.executions.all())
+    return max(executions, key=lambda e: e.attempt) if executions else None
+
+
+def _step_snapshot(step: Step) -> dict[str, Any]:
+    return {
+        "id": step.id,
+        "number": step.number,
+        "module": step.module,
+        "target": step.target,
+        "type": step.target_type,
+        "parent": step.parent_id,
+        "group": step.group,
+        "arguments": step.arguments,
+        "created_at": _iso(step.created_at),
+        "executions": [_execution_snapshot(e) for e in step.executions.all()],
+    }
+
+
+def _execution_snapshot(execution: Execution) -> dict[str, Any]:
+    return {
+        "id": execution.id,
+        "attempt": execution.attempt,
+        "state": execution.state,
+        "workspace": execution.workspace.name,
+        "session": execution.session_id,
+        "created_at": _iso(execution.created_at),
+        "assigned_at": _iso(execution.assigned_at),
+        "started_at": _iso(execution.started_at),
+        "completed_at": _iso(execution.completed_at),
+        "result": _result_message(execution),
+        "dependencies": [d.dependency_id for d in execution.dependencies.all()],
+    }
+
+
+def run_outcome(project: Project, run_id: str) -> dict[str, Any]:
+    """``{"run_id", "status", "result"}`` of the run, in one query."""
+    latest = Execution.objects.latest_root(project, run_id)
+    if latest is None:
+        raise RunNotFound(f"No run {run_id!r}.")
+    return {"run_id": run_id, "status": run_status(latest), "result": _result_message(latest)}
+
+
+async def await_outcome(project: Project, run_id: str, timeout: float) -> dict[str, Any]:
+    """The run's outcome once it has finished, or as it stands after ``timeout`` seconds."""
+    deadline = time.monotonic() + min(timeout, MAX_WAIT_SECONDS)
+    while True:
+        outcome = await sync_to_async(run_outcome)(project, run_id)
+        if outcome["status"] not in UNFINISHED_STATUSES or time.monotonic() >= deadline:
+            return outcome
+        await asyncio.sleep(POLL_INTERVAL_SECONDS)
+
+
+def recent_runs(workspace: Workspace) -> list[dict[str, Any]]:
+    """The workspace's latest 50 runs, newest first."""
+    runs = Run.objects.with_root().recent(workspace)
+    listed = []
+    for run in runs:
+        root = run.root_steps[0] if run.root_steps else None
+        listed.append(
+            {
+                "id": run.id,
+                "module": root.module if root else None,
+                "target": root.target if root else None,
+                "status": run_status(_latest(root)),
+                "created_at": _iso(run.created_at),
+            }
+        )
+    return listed

@@ -1,0 +1,149 @@
+"""Submitting a run of a registered workflow from outside a worker (the API, the CLI, Studio)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from coflux_server.api_errors import ApiError
+from runs.models import Execution, Run, Step
+from runs.states import State
+from workspaces.models import Target, Workspace
+
+RUN_ID_ALPHABET = "bcdfghjkmnpqrstvwxz23456789"
+RUN_ID_LENGTH = 6
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+class TargetNotFound(ApiError):
+    code = "target_not_found"
+    status = 404
+
+
+class InvalidArguments(ApiError):
+    code = "invalid_arguments"
+
+
+def find_workflow(workspace: Workspace, module: str, target: str) -> Target:
+    """The workflow registered as ``module/target`` in the workspace's manifests."""
+    found = (
+        Target.objects.filter(
+            module__workspace=workspace,
+            module__name=module,
+            module__archived=False,
+            name=target,
+            kind=Target.Kind.WORKFLOW,
+        )
+        .select_related("module")
+        .first()
+    )
+    if found is None:
+        raise TargetNotFound(
+            f"No workflow {target!r} registered in module {module!r} "
+            f"of workspace {workspace.name!r}.",
+            details={"module": module, "target": target},
+        )
+    return found
+
+
+def check_arguments(workflow: Target, arguments: list[Any]) -> None:
+    """Raise ``InvalidArguments`` unless the arguments fit the workflow's parameters."""
+    parameters = workflow.parameters
+    if len(arguments) > len(parameters):
+        raise InvalidArguments(
+            f"{workflow} takes {len(parameters)} argument(s), {len(arguments)} given."
+        )
+    missing = [p["name"] for p in parameters[len(arguments) :] if p.get("default") is None]
+    if missing:
+        raise InvalidArguments(
+            f"{workflow} is missing argument(s): {', '.join(missing)}.",
+            details={"missing": missing},
+        )
+
+
+def find_idempotent_submission(workspace: Workspace, idempotency_key: str) -> Execution | None:
+    """The root execution of the run submitted with this key in the last 24 hours, if any."""
+    since = timezone.now() - IDEMPOTENCY_WINDOW
+    return Execution.objects.idempotent_root(workspace, idempotency_key, since)
+
+
+def submit_run(
+    workspace: Workspace,
+    module: str,
+    target: str,
+    arguments: list[dict[str, Any]],
+    *,
+    idempotency_key: str = "",
+) -> Execution:
+    """Start a run of a registered workflow; ``arguments`` are wire values.
+
+    Creates the run, its root step and first execution (queued) in one transaction and wakes the
+    project's orchestrator once it commits. With an idempotency key that was used in the
+    workspace in the last 24 hours, returns that run's root execution instead.
+    """
+    workflow = find_workflow(workspace, module, target)
+    check_arguments(workflow, arguments)
+    now = timezone.now()
+    with transaction.atomic():
+        if idempotency_key:
+            # Two submissions with the same key would both find no run and both create one;
+            # the row lock on the workspace makes the second wait and find the first's run.
+            Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+            existing = find_idempotent_submission(workspace, idempotency_key)
+            if existing is not None:
+                return existing
+        run = _create_run(workspace, idempotency_key, now)
+        step = Step.objects.create(
+            id=f"{run.id}:1",
+            run=run,
+            number=1,
+            module=module,
+            target=target,
+            target_type=Target.Kind.WORKFLOW,
+            arguments=arguments,
+            options=workflow.options,
+            created_at=now,
+        )
+        delay_ms = workflow.options.get("delay_ms") or 0
+        execution = Execution.objects.create(
+            id=f"{step.id}:1",
+            step=step,
+            attempt=1,
+            workspace=workspace,
+            state=State.QUEUED,
+            created_at=now,
+            execute_after=now + timedelta(milliseconds=delay_ms) if delay_ms else None,
+        )
+        transaction.on_commit(partial(_wake, workspace.project_id))
+    return execution
+
+
+def _create_run(workspace: Workspace, idempotency_key: str, now: datetime) -> Run:
+    length = RUN_ID_LENGTH
+    while True:
+        run_id = "R" + "".join(secrets.choice(RUN_ID_ALPHABET) for _ in range(length))
+        if not Run.objects.filter(pk=run_id).exists():
+            try:
+                with transaction.atomic():
+                    return Run.objects.create(
+                        id=run_id,
+                        project_id=workspace.project_id,
+                        workspace=workspace,
+                        idempotency_key=idempotency_key,
+                        created_at=now,
+                    )
+            except IntegrityError:
+                pass
+        # The identifier is taken: longer ones collide less.
+        length += 1
+
+
+def _wake(project_id: int) -> None:
+    from runs.orchestration.wake import wake_orchestrator
+
+    wake_orchestrator(project_id)

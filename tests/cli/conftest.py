@@ -1,0 +1,86 @@
+"""The CLI, run in-process with click's runner against the session's real server."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from coflux.cli import cli
+from coflux.client import Client
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+GREET = {
+    "name": "greet",
+    "type": "workflow",
+    "parameters": [
+        {"name": "name", "annotation": "str", "default": None},
+        {"name": "punctuation", "annotation": "str", "default": '"!"'},
+    ],
+    "instruction": "Say hello.",
+    "options": {},
+}
+
+
+class Cli:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        return self.runner.invoke(cli, list(args), env={**self.env, **(env or {})})
+
+    def json(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        result = self(*args, env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def host(live_server_url: str) -> str:
+    return live_server_url.removeprefix("http://")
+
+
+@pytest.fixture
+def workspace_name() -> str:
+    """A workspace of its own for each test, since all tests share one server."""
+    return f"cli/{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def run_cli(host: str, workspace_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """Runs ``coflux`` in an empty directory, configured only by COFLUX_HOST/WORKSPACE."""
+    monkeypatch.chdir(tmp_path)
+    for name in [
+        "COFLUX_HOST",
+        "COFLUX_PROJECT",
+        "COFLUX_WORKSPACE",
+        "COFLUX_TOKEN",
+        "COFLUX_CONFIG",
+        "COFLUX_OUTPUT",
+        "COFLUX_SECURE",
+        "COFLUX_SESSION",
+        "COFLUX_WORKER_MODULES",
+        "COFLUX_WORKER_CONCURRENCY",
+        "COFLUX_WORKER_PROVIDES",
+    ]:
+        monkeypatch.delenv(name, raising=False)
+    return Cli({"COFLUX_HOST": host, "COFLUX_WORKSPACE": workspace_name})
+
+
+@pytest.fixture
+def client(host: str) -> Client:
+    with Client(host, "default") as client:
+        yield client
+
+
+@pytest.fixture
+def registered(client: Client, workspace_name: str) -> str:
+    """The test's workspace, with ``app.flows/greet`` registered."""
+    client.register_manifests(workspace_name, {"app.flows": [GREET]})
+    return workspace_name

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from tests.cli.conftest import FIXTURES, GREET
+
+
+def test_it_inspects_registered_workflows(run_cli, registered):
+    listed = run_cli.json("manifests", "inspect", "-o", "json")
+
+    assert listed == {"modules": {"app.flows": [GREET]}}
+
+
+def test_it_shows_registered_workflows_as_a_table(run_cli, registered):
+    result = run_cli("manifests", "inspect")
+
+    assert result.exit_code == 0, result.output
+    assert "greet(name: str, punctuation: str = " in result.stdout
+    assert "Say hello." in result.stdout
+
+
+def test_it_says_when_nothing_is_registered(run_cli, client, workspace_name):
+    client.register_manifests(workspace_name, {})
+
+    result = run_cli("manifests", "inspect")
+
+    assert result.exit_code == 0, result.output
+    assert f"No workflows registered in workspace {workspace_name}." in result.stdout
+
+
+def test_it_registers_the_workflows_of_a_module(run_cli, monkeypatch):
+    monkeypatch.chdir(FIXTURES)
+
+    result = run_cli("manifests", "register", "greetings")
+
+    assert result.exit_code == 0, result.output
+    assert "Registered greetings in workspace" in result.stdout
+    listed = run_cli.json("manifests", "inspect", "-o", "json")
+    workflows = listed["modules"]["greetings"]
+    assert [w["name"] for w in workflows] == ["greet", "wave"]
+    assert workflows[0]["parameters"] == [
+        {"name": "name", "annotation": "str", "default": None},
+        {"name": "punctuation", "annotation": "str", "default": '"!"'},
+    ]
+    assert workflows[0]["instruction"] == "Say hello to someone."
+
+
+def test_it_takes_the_modules_from_coflux_toml(run_cli, monkeypatch):
+    monkeypatch.chdir(FIXTURES)
+
+    result = run_cli(
+        "manifests", "register", "-o", "json", env={"COFLUX_WORKER_MODULES": "greetings"}
+    )
+
+    assert result.exit_code == 0, result.output
+    assert '"greetings"' in result.stdout
+
+
+def test_it_reports_a_module_that_cannot_be_imported(run_cli):
+    result = run_cli("manifests", "register", "no_such_module_here")
+
+    assert result.exit_code == 1
+    assert "cannot load no_such_module_here" in result.stderr
+
+
+def test_it_needs_modules_to_register(run_cli):
+    result = run_cli("manifests", "register")
+
+    assert result.exit_code == 2
+    assert "name the modules" in result.stderr

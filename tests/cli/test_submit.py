@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import re
+
+RUN_ID = re.compile(r"^R[bcdfghjkmnpqrstvwxz23456789]{6,}$")
+
+
+def test_it_submits_without_waiting_and_prints_the_run_id(run_cli, client, registered):
+    result = run_cli("submit", "app.flows/greet", '"world"', "--no-wait")
+
+    assert result.exit_code == 0, result.output
+    run_id = result.stdout.strip()
+    assert RUN_ID.match(run_id)
+    snapshot = client.run(run_id)
+    assert snapshot["workspace"] == registered
+    assert snapshot["steps"][0]["arguments"] == [
+        {"type": "inline", "format": "json", "data": "world", "refs": []}
+    ]
+
+
+def test_it_prints_the_identifiers_as_json(run_cli, registered):
+    ids = run_cli.json(
+        "submit", "app.flows/greet", '{"first": "Ada"}', "-1", "--no-wait", "-o", "json"
+    )
+
+    assert RUN_ID.match(ids["run_id"])
+    assert ids["step_id"] == f"{ids['run_id']}:1"
+    assert ids["execution_id"] == f"{ids['run_id']}:1:1"
+
+
+def test_it_returns_the_same_run_for_the_same_idempotency_key(run_cli, registered):
+    args = ["submit", "app.flows/greet", '"x"', "--no-wait", "--idempotency-key", "once"]
+
+    first = run_cli(*args)
+    second = run_cli(*args)
+
+    assert first.exit_code == second.exit_code == 0
+    assert first.stdout == second.stdout
+
+
+def test_it_rejects_arguments_that_are_not_json(run_cli, registered):
+    result = run_cli("submit", "app.flows/greet", "world", "--no-wait")
+
+    assert result.exit_code == 2
+    assert "argument 1 is not valid JSON" in result.stderr
+
+
+def test_it_needs_module_and_target(run_cli, registered):
+    result = run_cli("submit", "greet", "--no-wait")
+
+    assert result.exit_code == 2
+    assert "expected MODULE/TARGET" in result.stderr
+
+
+def test_it_reports_an_unknown_target(run_cli, registered):
+    result = run_cli("submit", "app.flows/nope", "--no-wait")
+
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"Error: No workflow 'nope' registered in module 'app.flows' of workspace '{registered}'."
+    )
+
+
+def test_it_reports_wrong_arguments(run_cli, registered):
+    result = run_cli("submit", "app.flows/greet", "--no-wait")
+
+    assert result.exit_code == 1
+    assert "missing argument(s): name" in result.stderr
+
+
+def test_it_splits_the_target_on_the_last_slash(run_cli, client, workspace_name):
+    client.register_manifests(workspace_name, {"pkg/sub.mod": [{"name": "go", "type": "workflow"}]})
+
+    ids = run_cli.json("submit", "pkg/sub.mod/go", "--no-wait", "-o", "json")
+
+    step = client.run(ids["run_id"])["steps"][0]
+    assert (step["module"], step["target"]) == ("pkg/sub.mod", "go")
+
+
+def test_it_reports_an_unreachable_server(run_cli, registered):
+    result = run_cli("submit", "app.flows/greet", '"x"', env={"COFLUX_HOST": "127.0.0.1:9"})
+
+    assert result.exit_code == 1
+    assert "cannot reach the server at http://127.0.0.1:9" in result.stderr

@@ -1,0 +1,48 @@
+"""Helpers of the REST API tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from workspaces.manifests import parse_manifests, register_manifests
+from workspaces.models import Workspace
+
+GREET = {
+    "name": "greet",
+    "type": "workflow",
+    "parameters": [
+        {"name": "name", "annotation": "str", "default": None},
+        {"name": "punctuation", "annotation": "str", "default": '"!"'},
+    ],
+    "instruction": "Say hello.",
+    "options": {},
+}
+
+
+class Api:
+    """The Django test client, speaking JSON."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(path, params)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.client.post(path, json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture
+def api(client: Client) -> Api:
+    return Api(client)
+
+
+@pytest.fixture
+def registered(workspace: Workspace) -> Workspace:
+    """The default workspace, with ``app.flows/greet`` registered."""
+    register_manifests(workspace, parse_manifests({"modules": {"app.flows": [GREET]}}))
+    return workspace

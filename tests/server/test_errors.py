@@ -1,0 +1,81 @@
+"""Every failure of the API is JSON: ``{"error", "message", "details"?}``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_rejects_malformed_json(api, project):
+    response = api.client.post(
+        "/api/projects/default/workspaces/default/runs", "{nope", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json"
+    assert response.json()["message"]
+
+
+def test_it_rejects_non_finite_numbers_as_invalid_json(api, project):
+    response = api.client.post(
+        "/api/projects/default/workspaces/default/runs",
+        '{"module": "m", "target": "t", "arguments": [NaN]}',
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json"
+
+
+def test_it_rejects_an_oversized_body(api, project, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"module": "app.flows", "target": "greet", "arguments": ["x" * 2000]}
+
+    response = api.post("/api/projects/default/workspaces/default/runs", body)
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "request_too_large"
+
+
+def test_it_rejects_bodies_that_are_not_json(api, project):
+    response = api.client.post(
+        "/api/projects/default/workspaces/default/runs", "a=1", content_type="text/plain"
+    )
+
+    assert response.status_code == 415
+    assert response.json()["error"] == "unsupported_media_type"
+
+
+def test_it_answers_unknown_api_paths_with_json(client):
+    response = client.get("/api/projects/default/nothing-here")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_it_answers_a_wrong_method_with_json(client):
+    response = client.delete("/api/discover")
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert set(response["Allow"].split(", ")) == {"GET", "OPTIONS"}
+
+
+def test_it_answers_a_wrong_method_on_the_result_endpoint_with_json(api, project):
+    response = api.post("/api/projects/default/runs/Rxxxxxx/result", {})
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+
+
+def test_it_reports_an_unknown_project(client, db):
+    response = client.get("/api/projects/nowhere/workspaces/default/manifests")
+
+    assert response.status_code == 404
+    assert json.loads(response.content) == {
+        "error": "project_not_found",
+        "message": "No project named 'nowhere'.",
+    }

@@ -1,0 +1,36 @@
+"""The ``coflux`` command line: run workers, submit runs, inspect them.
+
+Global options (``--host``, ``--project``, ``-w/--workspace``, ``--token``, ``-o/--output``,
+``-c/--config``) go before the command or right after its name; see ``coflux.config`` for
+how they combine with the environment and ``coflux.toml``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..version import __version__
+from .manifests import manifests
+from .options import CofluxGroup, global_options
+from .runs import runs, submit
+from .worker import worker
+
+
+@click.group(cls=CofluxGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@global_options
+@click.version_option(__version__, prog_name="coflux")
+def cli() -> None:
+    """Coflux: durable workflows in plain Python."""
+
+
+cli.add_command(worker)
+cli.add_command(submit)
+cli.add_command(runs)
+cli.add_command(manifests)
+
+
+def main() -> None:
+    cli(prog_name="coflux")
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,100 @@
+"""``coflux manifests …``: registering modules' workflows with a workspace."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..config import Config
+from .options import connect, echo_json, get_config, global_options
+
+Manifest = dict[str, list[dict[str, Any]]]
+
+
+def discover_workflows(modules: list[str]) -> Manifest:
+    """The modules' workflows, found by importing them in a separate process."""
+    from ..discovery import DiscoveryError, discover_isolated, workflows_manifest
+
+    # Modules are named relative to the working directory, as with ``python -m``.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return workflows_manifest(modules, discover_isolated(modules))
+    except DiscoveryError as exc:
+        raise click.ClickException(f"cannot load {', '.join(modules)}:\n{exc}") from None
+
+
+def register_workflows(config: Config, modules: list[str]) -> Manifest:
+    """Discover the modules' workflows and register them with the configured workspace."""
+    manifest = discover_workflows(modules)
+    with connect(config) as client:
+        client.register_manifests(config.workspace, manifest)
+    return manifest
+
+
+def _modules(config: Config, modules: tuple[str, ...]) -> list[str]:
+    chosen = list(modules) or list(config.worker.modules)
+    if not chosen:
+        raise click.UsageError("name the modules, or list them in coflux.toml ([worker] modules)")
+    return chosen
+
+
+@click.group()
+@global_options
+def manifests() -> None:
+    """Register and inspect the workflows of a workspace."""
+
+
+@manifests.command()
+@global_options
+@click.argument("modules", nargs=-1)
+@click.pass_context
+def register(ctx: click.Context, modules: tuple[str, ...]) -> None:
+    """Register the workflows of MODULES (replacing what each module had registered)."""
+    config = get_config(ctx)
+    manifest = register_workflows(config, _modules(config, modules))
+    if config.output == "json":
+        echo_json({"workspace": config.workspace, "modules": manifest})
+        return
+    for module, workflows in manifest.items():
+        names = ", ".join(w["name"] for w in workflows) or "no workflows"
+        click.echo(f"Registered {module} in workspace {config.workspace}: {names}")
+
+
+def _signature(workflow: dict[str, Any]) -> str:
+    parameters = []
+    for parameter in workflow["parameters"]:
+        text = parameter["name"]
+        if parameter.get("annotation"):
+            text += f": {parameter['annotation']}"
+        if parameter.get("default") is not None:
+            text += f" = {parameter['default']}"
+        parameters.append(text)
+    return f"{workflow['name']}({', '.join(parameters)})"
+
+
+@manifests.command()
+@global_options
+@click.pass_context
+def inspect(ctx: click.Context) -> None:
+    """Show the workflows registered in the workspace."""
+    config = get_config(ctx)
+    with connect(config) as client:
+        registered = client.manifests(config.workspace)
+    if config.output == "json":
+        echo_json({"modules": registered})
+        return
+    if not registered:
+        click.echo(f"No workflows registered in workspace {config.workspace}.")
+        return
+    table = Table("module", "workflow", "description")
+    for module, workflows in registered.items():
+        for workflow in workflows:
+            summary = (workflow.get("instruction") or "").strip().splitlines()
+            table.add_row(module, _signature(workflow), summary[0] if summary else "")
+    Console().print(table)

@@ -1,0 +1,86 @@
+"""What every command shares: the global options, the resolved settings, errors, output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..client import ApiError, Client, ClientError
+from ..config import Config, ConfigError, load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_FLAGS = "coflux.flags"
+_CONFIG = "coflux.config"
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    # ctx.meta is shared by a command and its parent groups, so a flag given after the
+    # command's name overrides the same flag given before it.
+    if value is not None and param.name is not None:
+        ctx.meta.setdefault(_FLAGS, {})[param.name] = value
+    return value
+
+
+def _option(*declarations: str, **attributes: Any) -> Callable[[F], F]:
+    return click.option(*declarations, expose_value=False, callback=_remember, **attributes)
+
+
+def global_options(command: F) -> F:
+    """The options accepted before a command and right after its name."""
+    options = [
+        _option("--host", help="Server host and port [default: localhost:7777]."),
+        _option("--project", help="Project [default: default]."),
+        _option("-w", "--workspace", help="Workspace [default: default]."),
+        _option("--token", help="Access token."),
+        _option(
+            "-o",
+            "--output",
+            type=click.Choice(["text", "json"]),
+            help="Output format [default: text].",
+        ),
+        _option(
+            "-c",
+            "--config",
+            type=click.Path(dir_okay=False),
+            help="Configuration file [default: ./coflux.toml].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def get_config(ctx: click.Context) -> Config:
+    """The settings: flags > COFLUX_* environment > configuration file > defaults."""
+    config = ctx.meta.get(_CONFIG)
+    if config is None:
+        try:
+            config = load_config(ctx.meta.get(_FLAGS, {}))
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        ctx.meta[_CONFIG] = config
+    return config
+
+
+def connect(config: Config) -> Client:
+    return Client(config.host, config.project, secure=config.secure, token=config.token)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2))
+
+
+class CofluxGroup(click.Group):
+    """Reports failures of the server and of the settings as ``Error: …`` with exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from None
+        except (ClientError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None

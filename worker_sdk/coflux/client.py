@@ -1,0 +1,174 @@
+"""A client of the server's REST API, for the CLI and the worker.
+
+Errors::
+
+    ClientError
+    ├── ApiError            the server answered with an error ({"error", "message", "details"})
+    └── ServerUnreachable   no answer: refused, timed out, or not an HTTP server
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .version import __version__
+
+UNFINISHED = frozenset({"queued", "running"})
+MAX_WAIT = 60.0
+"""The longest wait the server holds a result request for; longer waits take several."""
+
+
+class ClientError(Exception):
+    """Talking to the server failed."""
+
+
+class ApiError(ClientError):
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+class ServerUnreachable(ClientError):
+    pass
+
+
+class Client:
+    def __init__(
+        self,
+        host: str,
+        project: str,
+        *,
+        secure: bool = False,
+        token: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = f"{'https' if secure else 'http'}://{host}"
+        self.project = project
+        self.timeout = timeout
+        headers = {"User-Agent": f"coflux/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _request(
+        self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
+        try:
+            response = self._http.request(
+                method, path, timeout=timeout if timeout is not None else self.timeout, **kwargs
+            )
+        except httpx.TimeoutException:
+            raise ServerUnreachable(
+                f"the server at {self.base_url} did not answer in time"
+            ) from None
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(
+                f"cannot reach the server at {self.base_url} ({exc or type(exc).__name__})"
+            ) from None
+        if response.is_error:
+            raise _api_error(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise ServerUnreachable(
+                f"the server at {self.base_url} did not answer with JSON (is it a Coflux server?)"
+            ) from None
+
+    def _project_path(self, path: str) -> str:
+        return f"/api/projects/{quote(self.project, safe='')}/{path}"
+
+    def _workspace_path(self, workspace: str, path: str) -> str:
+        return self._project_path(f"workspaces/{quote(workspace, safe='/')}/{path}")
+
+    def discover(self) -> dict[str, Any]:
+        return self._request("GET", "/api/discover")
+
+    def register_manifests(
+        self, workspace: str, modules: dict[str, list[dict[str, Any]]]
+    ) -> list[str]:
+        """Register each module's workflows (replacing what it had); the modules registered."""
+        body = self._request(
+            "POST", self._workspace_path(workspace, "manifests"), json={"modules": modules}
+        )
+        return body["modules"]
+
+    def manifests(self, workspace: str) -> dict[str, list[dict[str, Any]]]:
+        return self._request("GET", self._workspace_path(workspace, "manifests"))["modules"]
+
+    def submit(
+        self,
+        workspace: str,
+        module: str,
+        target: str,
+        arguments: list[Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, str]:
+        """Start a run; ``arguments`` are plain JSON. ``{"run_id", "step_id", "execution_id"}``."""
+        body: dict[str, Any] = {"module": module, "target": target, "arguments": arguments}
+        if idempotency_key:
+            body["idempotency_key"] = idempotency_key
+        return self._request("POST", self._workspace_path(workspace, "runs"), json=body)
+
+    def runs(self, workspace: str) -> list[dict[str, Any]]:
+        return self._request("GET", self._workspace_path(workspace, "runs"))
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """The run's snapshot: its steps and their executions."""
+        return self._request("GET", self._project_path(f"runs/{quote(run_id, safe='')}"))
+
+    def result(self, run_id: str, *, wait: float = 0.0) -> dict[str, Any]:
+        """``{"run_id", "status", "result"}``, held up to ``wait`` seconds while unfinished."""
+        wait = min(max(wait, 0.0), MAX_WAIT)
+        return self._request(
+            "GET",
+            self._project_path(f"runs/{quote(run_id, safe='')}/result"),
+            params={"wait": f"{wait:g}"} if wait else None,
+            timeout=self.timeout + wait,
+        )
+
+    def wait_for_result(self, run_id: str, *, timeout: float | None = None) -> dict[str, Any]:
+        """The run's result once it has finished (or as it stands after ``timeout`` seconds)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = MAX_WAIT if deadline is None else deadline - time.monotonic()
+            outcome = self.result(run_id, wait=max(min(remaining, MAX_WAIT), 0.0))
+            if outcome["status"] not in UNFINISHED or remaining <= 0:
+                return outcome
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return ApiError(
+            response.status_code,
+            body["error"],
+            str(body.get("message") or body["error"]),
+            body.get("details") if isinstance(body.get("details"), dict) else None,
+        )
+    return ApiError(
+        response.status_code,
+        "http_error",
+        f"the server answered {response.status_code} {response.reason_phrase}",
+    )

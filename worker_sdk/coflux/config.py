@@ -1,0 +1,268 @@
+"""Settings of the CLI and the worker: flags > ``COFLUX_*`` environment > coflux.toml > defaults.
+
+The file is ``-c/--config``, else ``$COFLUX_CONFIG``, else ``coflux.toml`` in the working
+directory if there is one::
+
+    host = "localhost:7777"      # COFLUX_HOST
+    project = "default"          # COFLUX_PROJECT
+    workspace = "default"        # COFLUX_WORKSPACE
+    token = "…"                  # COFLUX_TOKEN
+    secure = false               # COFLUX_SECURE; default: TLS unless the host is local
+    output = "text"              # COFLUX_OUTPUT: text | json
+
+    [worker]
+    modules = ["app.flows"]      # COFLUX_WORKER_MODULES (comma-separated)
+    concurrency = 8              # COFLUX_WORKER_CONCURRENCY
+    provides = {gpu = ["A100"]}  # COFLUX_WORKER_PROVIDES ("gpu:A100,fast")
+
+Unknown keys are an error, so that a misspelt setting is not silently ignored. A top-level
+``modules`` is accepted for ``[worker] modules``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "localhost:7777"
+DEFAULT_PROJECT = "default"
+DEFAULT_WORKSPACE = "default"
+CONFIG_FILE = "coflux.toml"
+OUTPUTS = ("text", "json")
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+class ConfigError(Exception):
+    """The configuration (file, environment or flags) is invalid."""
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    modules: tuple[str, ...] = ()
+    concurrency: int | None = None
+    provides: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = DEFAULT_HOST
+    project: str = DEFAULT_PROJECT
+    workspace: str = DEFAULT_WORKSPACE
+    token: str | None = None
+    secure: bool = False
+    output: str = "text"
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+
+    @property
+    def server_url(self) -> str:
+        return f"{'https' if self.secure else 'http'}://{self.host}"
+
+
+def _hostname(host: str) -> str:
+    if host.startswith("["):  # [::1]:7777
+        return host[: host.index("]") + 1] if "]" in host else host
+    if host.count(":") == 1:
+        return host.split(":")[0]
+    return host  # a name without a port, or a bare IPv6 address
+
+
+def is_local_host(host: str) -> bool:
+    """Whether ``host`` (with or without a port) is this machine, so TLS is off by default."""
+    name = _hostname(host).lower()
+    return name in _LOCAL_HOSTS or name.endswith(".localhost")
+
+
+def parse_tags(values: Iterable[str]) -> dict[str, list[str]]:
+    """``["gpu:A100,gpu:H100", "fast"]`` → ``{"gpu": ["A100", "H100"], "fast": ["true"]}``."""
+    tags: dict[str, list[str]] = {}
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            key, sep, tag = item.partition(":")
+            key, tag = key.strip(), tag.strip() if sep else "true"
+            if not key or not tag:
+                raise ConfigError(f"invalid tag {item!r}: use key:value or key")
+            values_of_key = tags.setdefault(key, [])
+            if tag not in values_of_key:
+                values_of_key.append(tag)
+    return tags
+
+
+def _tags_setting(value: Any, where: str) -> dict[str, list[str]]:
+    if isinstance(value, str):
+        return parse_tags([value])
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return parse_tags(value)
+    if isinstance(value, dict):
+        tags: dict[str, list[str]] = {}
+        for key, tag in value.items():
+            if isinstance(tag, bool):
+                tags[key] = ["true" if tag else "false"]
+            elif isinstance(tag, str):
+                tags[key] = [tag]
+            elif isinstance(tag, list) and all(isinstance(t, str) for t in tag):
+                tags[key] = list(tag)
+            else:
+                raise ConfigError(f"{where}.{key} must be a string, a boolean or strings")
+        return tags
+    raise ConfigError(f"{where} must be a table, a string or a list of strings")
+
+
+def _modules_setting(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(m for m in value.replace(",", " ").split() if m)
+    if isinstance(value, list) and all(isinstance(m, str) and m for m in value):
+        return tuple(value)
+    raise ConfigError(f"{where} must be a list of module names")
+
+
+def _bool_setting(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{where} must be true or false, not {value!r}")
+
+
+def _int_setting(value: Any, where: str) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            raise ConfigError(f"{where} must be a whole number, not {value!r}") from None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where} must be a whole number of at least 0")
+    return value
+
+
+def _str_setting(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where} must be a non-empty string")
+    return value
+
+
+_TOP_LEVEL = {
+    "host": _str_setting,
+    "project": _str_setting,
+    "workspace": _str_setting,
+    "token": _str_setting,
+    "secure": _bool_setting,
+    "output": _str_setting,
+    "modules": _modules_setting,
+}
+_WORKER = {"modules": _modules_setting, "concurrency": _int_setting, "provides": _tags_setting}
+
+
+def _config_path(flag: str | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
+    explicit = flag or environ.get("COFLUX_CONFIG")
+    if explicit:
+        path = cwd / explicit
+        if not path.is_file():
+            raise ConfigError(f"configuration file {explicit} not found")
+        return path
+    default = cwd / CONFIG_FILE
+    return default if default.is_file() else None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The file's settings, checked: ``{key: value, "worker": {key: value}}``."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    settings: dict[str, Any] = {"worker": {}}
+    for key, value in raw.items():
+        if key == "worker":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [worker] must be a table")
+            for worker_key, worker_value in value.items():
+                check = _WORKER.get(worker_key)
+                if check is None:
+                    raise ConfigError(f"{path}: unknown setting worker.{worker_key}")
+                settings["worker"][worker_key] = check(worker_value, f"worker.{worker_key}")
+        elif key in _TOP_LEVEL:
+            checked = _TOP_LEVEL[key](value, key)
+            if key == "modules":
+                settings["worker"].setdefault("modules", checked)
+            else:
+                settings[key] = checked
+        else:
+            raise ConfigError(f"{path}: unknown setting {key}")
+    return settings
+
+
+def load_config(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Resolve the settings; ``flags`` holds only the command-line options that were given.
+
+    Flag names are the config keys plus ``config`` (the file to read).
+    """
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    path = _config_path(flags.get("config"), environ, cwd)
+    from_file = read_config_file(path) if path is not None else {"worker": {}}
+
+    def pick(key: str, check: Any, default: Any) -> Any:
+        if key in flags:
+            return check(flags[key], f"--{key}")
+        env_name = f"COFLUX_{key.upper()}"
+        if environ.get(env_name):
+            return check(environ[env_name], env_name)
+        return from_file.get(key, default)
+
+    host = pick("host", _str_setting, DEFAULT_HOST)
+    scheme, sep, rest = host.partition("://")
+    secure = pick("secure", _bool_setting, None)
+    if sep:
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"host {host!r}: the scheme must be http or https")
+        host = rest
+        secure = (scheme == "https") if secure is None else secure
+    host = host.rstrip("/")
+    output = pick("output", _str_setting, "text")
+    if output not in OUTPUTS:
+        raise ConfigError(f"output must be one of {', '.join(OUTPUTS)}, not {output!r}")
+
+    file_worker = from_file["worker"]
+    env_modules = environ.get("COFLUX_WORKER_MODULES")
+    env_concurrency = environ.get("COFLUX_WORKER_CONCURRENCY")
+    env_provides = environ.get("COFLUX_WORKER_PROVIDES")
+    worker = WorkerConfig(
+        modules=(
+            _modules_setting(env_modules, "COFLUX_WORKER_MODULES")
+            if env_modules
+            else file_worker.get("modules", ())
+        ),
+        concurrency=(
+            _int_setting(env_concurrency, "COFLUX_WORKER_CONCURRENCY")
+            if env_concurrency
+            else file_worker.get("concurrency")
+        ),
+        provides=(
+            _tags_setting(env_provides, "COFLUX_WORKER_PROVIDES")
+            if env_provides
+            else file_worker.get("provides", {})
+        ),
+    )
+    return Config(
+        host=host,
+        project=pick("project", _str_setting, DEFAULT_PROJECT),
+        workspace=pick("workspace", _str_setting, DEFAULT_WORKSPACE),
+        token=pick("token", _str_setting, None),
+        secure=(not is_local_host(host)) if secure is None else secure,
+        output=output,
+        worker=worker,
+    )
