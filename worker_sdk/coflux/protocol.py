@@ -14,7 +14,8 @@ Results are one of::
 
     {"type": "value", "value": <value>}
     {"type": "error", "error": {"type": "pkg.mod.Error", "message": str,
-                                "frames": [{"file", "line", "name", "code"}], "retryable": bool|None}}
+                                "frames": [{"file", "line", "name", "code"}],
+                                "retryable": bool|None}}
     {"type": "abandoned"} | {"type": "cancelled"} | {"type": "timeout"}
 
 Worker → server

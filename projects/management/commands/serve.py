@@ -42,11 +42,12 @@ class Command(BaseCommand):
 
         # Daphne installs Twisted's asyncio reactor when imported: import it only to serve.
         from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server
+        from daphne.server import Server, twisted_loop
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
         from coflux.protocol import MAX_MESSAGE_BYTES
         from coflux_server.asgi import application
+        from runs.orchestration.runner import start_all_runners
 
         self.stdout.write(f"Coflux server listening on http://{host}:{port}/ (project {project})")
         Server(
@@ -58,4 +59,7 @@ class Command(BaseCommand):
             websocket_max_frame_size=MAX_MESSAGE_BYTES,
             application_close_timeout=10,
             verbosity=verbosity,
+            # Orchestrators start with the event loop: expiries and work queued before a
+            # restart are handled even before any worker connects.
+            ready_callable=lambda: twisted_loop.create_task(start_all_runners()),
         ).run()
