@@ -201,11 +201,12 @@ class Orchestrator:
                         continue
                     message = envelope["message"]
                     by_type[message["type"]].append((session, channel, message))
+            # Logs, calls and waits sent before a result belong to the still-running execution.
             self._started(by_type["started"], now, outbox)
-            self._results(by_type["result"], now, outbox)
+            self._logs(by_type["log"], outbox)
             self._submits(by_type["submit"], now, outbox)
             self._waits(by_type["wait"], now, outbox)
-            self._logs(by_type["log"], outbox)
+            self._results(by_type["result"], now, outbox)
             self._heartbeats(by_type["heartbeat"], now)
             self._draining(by_type["draining"])
             self._expire_sessions(now, outbox)

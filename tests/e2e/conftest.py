@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.processes import Server, Worker
+
+MODULES = ("tests.e2e.flows.app", "tests.e2e.flows.doubler")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("server")).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def worker(server):
+    worker = Worker(server, *MODULES)
+    yield worker
+    worker.kill()
+
+
+@pytest.fixture
+def fresh_server(tmp_path):
+    server = Server(tmp_path / "server").start()
+    yield server
+    server.close()

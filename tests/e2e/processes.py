@@ -1,0 +1,187 @@
+"""Real server and worker processes for end-to-end tests.
+
+A ``Server`` runs ``manage.py serve`` on a free port with its own data directory, and on
+PostgreSQL (when ``DATABASE_URL`` is set) its own freshly created database, so tests never see
+each other's runs. It can be stopped and started again on the same data, like a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout: float = 20.0, interval: float = 0.05, message: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting: {message or check}")
+
+
+class Database:
+    """A fresh PostgreSQL database for one server, or nothing on SQLite."""
+
+    def __init__(self) -> None:
+        self.admin_url = os.environ.get("DATABASE_URL", "")
+        self.url = ""
+        if self.admin_url:
+            import psycopg
+
+            self.name = f"coflux_e2e_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+            self.url = self.admin_url.rsplit("/", 1)[0] + "/" + self.name
+
+    def drop(self) -> None:
+        if self.url:
+            import psycopg
+
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class Server:
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.database = Database()
+        self.env = {
+            **os.environ,
+            "COFLUX_DATA_DIR": str(data_dir),
+            "COFLUX_SESSION_GRACE": "2",
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
+        self.env.pop("DATABASE_URL", None)
+        if self.database.url:
+            self.env["DATABASE_URL"] = self.database.url
+        self.process: subprocess.Popen | None = None
+        self.log = data_dir / "server.log"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def start(self) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "serve", "--port", str(self.port)],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        wait_until(self._ready, timeout=60, message=f"server on {self.port}; see {self.log}")
+        return self
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"{self.url}/api/discover", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        self.database.drop()
+
+    # --- the REST API ---------------------------------------------------------------------
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.url}/api/projects/default{path}", timeout=90,
+                             **kwargs)
+
+    def submit(self, module: str, target: str, *arguments: Any, workspace: str = "default"):
+        response = self.api("POST", f"/workspaces/{workspace}/runs",
+                            json={"module": module, "target": target, "arguments": arguments})
+        assert response.status_code in (200, 201), response.text
+        return response.json()["run_id"]
+
+    def result(self, run_id: str, wait: float = 60) -> dict[str, Any]:
+        return self.api("GET", f"/runs/{run_id}/result", params={"wait": wait}).json()
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        return self.api("GET", f"/runs/{run_id}").json()
+
+
+class Worker:
+    def __init__(self, server: Server, *modules: str, workspace: str = "default",
+                 concurrency: int = 4, register: bool = True) -> None:
+        self.server = server
+        self.log = server.data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
+        args = ["--concurrency", str(concurrency), "-w", workspace, *modules]
+        if register:
+            cli(server, "manifests", "register", "-w", workspace, *modules, check=True)
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "coflux", "worker", *args],
+                cwd=ROOT, env=cli_env(server), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the worker and everything it started (its executor processes too)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(30)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+def cli_env(server: Server) -> dict[str, str]:
+    env = {**server.env, "COFLUX_HOST": server.host}
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+def cli(server: Server, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    process = subprocess.run(
+        [sys.executable, "-m", "coflux", *args],
+        cwd=ROOT, env=cli_env(server), capture_output=True, text=True, timeout=120,
+    )
+    if check and process.returncode != 0:
+        raise AssertionError(f"coflux {' '.join(args)} failed: {process.stderr}")
+    return process
+
+
+def cli_json(server: Server, *args: str) -> tuple[int, Any]:
+    process = cli(server, *args)
+    try:
+        return process.returncode, json.loads(process.stdout)
+    except ValueError:
+        raise AssertionError(f"not JSON: {process.stdout!r} {process.stderr!r}") from None

@@ -1,0 +1,44 @@
+"""What happens when processes die: a worker killed mid-task, a server restarted mid-run."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.e2e.conftest import MODULES
+from tests.e2e.processes import Worker, wait_until
+
+pytestmark = pytest.mark.e2e
+
+APP = "tests.e2e.flows.app"
+
+
+def test_a_worker_killed_mid_task_leaves_the_execution_abandoned(fresh_server, tmp_path):
+    worker = Worker(fresh_server, *MODULES)
+    gate = tmp_path / "gate"
+    run_id = fresh_server.submit(APP, "waits_for_file", str(gate))
+    wait_until(lambda: (tmp_path / "gate.started").exists(), message="task started")
+    worker.kill(signal.SIGKILL)
+    result = fresh_server.result(run_id, wait=30)
+    assert result["status"] == "abandoned", result
+    steps = fresh_server.run(run_id)["steps"]
+    assert [s["executions"][0]["state"] for s in steps] == ["abandoned", "abandoned"]
+
+
+def test_a_server_restarted_mid_run_completes_the_run(fresh_server, tmp_path):
+    worker = Worker(fresh_server, *MODULES)
+    try:
+        gate = tmp_path / "gate"
+        run_id = fresh_server.submit(APP, "waits_for_file", str(gate))
+        wait_until(lambda: (tmp_path / "gate.started").exists(), message="task started")
+        fresh_server.stop()
+        gate.write_text("opened")
+        time.sleep(0.5)  # the task finishes while the server is down; its result is buffered
+        fresh_server.start()
+        result = fresh_server.result(run_id, wait=45)
+        assert result["status"] == "succeeded", (result, worker.output())
+        assert result["result"]["value"]["data"] == "opened"
+    finally:
+        worker.kill()
