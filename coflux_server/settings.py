@@ -73,6 +73,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "coflux.sqlite3",
+            # The orchestrator and the consumers keep their connections between calls.
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # Several threads write (the orchestrator, API views): wait for the lock rather
                 # than failing, take the write lock up front, and let readers run beside a writer.

@@ -58,6 +58,7 @@ class Orchestrator:
         self.step_counts: dict[str, int] = {}
         self.submitted: dict[tuple[str, str], tuple[str, str]] = {}
         self.known_parents: set[str] = set()
+        self.new_executions: dict[str, Execution] = {}
         self.workspaces: dict[int, tuple[str, str]] = {}
         self.lease_renewed_at: datetime | None = None
 
@@ -211,6 +212,9 @@ class Orchestrator:
             self._draining(by_type["draining"])
             self._expire_sessions(now, outbox)
             self._assign(now, outbox)
+            if self.new_executions:
+                Execution.objects.bulk_create(self.new_executions.values())
+                self.new_executions = {}
         return outbox
 
     def next_deadline(self) -> datetime | None:
@@ -437,7 +441,6 @@ class Orchestrator:
         self._load_submitted_refs({m["parent"] for _, _, m in items})
         self._load_step_counts({m["parent"].split(":", 1)[0] for _, _, m in items})
         steps: list[Step] = []
-        executions: list[Execution] = []
         dependencies: list[Dependency] = []
         for session, channel, message in items:
             parent_id = message["parent"]
@@ -468,14 +471,13 @@ class Orchestrator:
                         created_at=now,
                     )
                 )
-                executions.append(
-                    Execution(
-                        id=execution_id,
-                        step_id=step_id,
-                        attempt=1,
-                        workspace_id=session.workspace_id,
-                        created_at=now,
-                    )
+                # Inserted after assignment, so that most are written once, already assigned.
+                self.new_executions[execution_id] = Execution(
+                    id=execution_id,
+                    step_id=step_id,
+                    attempt=1,
+                    workspace_id=session.workspace_id,
+                    created_at=now,
                 )
                 self.submitted[(parent_id, ref)] = (step_id, execution_id)
                 self.pending[execution_id] = PendingExecution(
@@ -507,9 +509,10 @@ class Orchestrator:
             if existing is not None:
                 # A re-sent submit: the child may have finished while the worker was away.
                 self._reply_if_resolved(parent_id, execution_id, channel, outbox)
-        Step.objects.bulk_create(steps)
-        Execution.objects.bulk_create(executions)
-        Dependency.objects.bulk_create(dependencies, ignore_conflicts=True)
+        if steps:
+            Step.objects.bulk_create(steps)
+        if dependencies:
+            Dependency.objects.bulk_create(dependencies, ignore_conflicts=True)
 
     def _reply_if_resolved(self, waiter: str, target: str, channel: str, outbox: Outbox) -> None:
         result = self._lookup_results([target]).get(target)
@@ -586,7 +589,8 @@ class Orchestrator:
                     outbox.append((channel, _resolved(waiter, target, results[target])))
                 else:
                     self.waiters[target].add(waiter)
-        Dependency.objects.bulk_create(dependencies, ignore_conflicts=True)
+        if dependencies:
+            Dependency.objects.bulk_create(dependencies, ignore_conflicts=True)
 
     def _lookup_results(self, ids: set[str] | list[str]) -> dict[str, dict[str, Any]]:
         found = {i: self.results[i] for i in ids if i in self.results}
@@ -619,7 +623,8 @@ class Orchestrator:
                     )
                     break
                 rows.append(row)
-        LogMessage.objects.bulk_create(rows)
+        if rows:
+            LogMessage.objects.bulk_create(rows)
 
     # --- assignment ------------------------------------------------------------------------
 
@@ -656,9 +661,17 @@ class Orchestrator:
             assigned[session.id].append(pending.id)
             outbox.append((session.channel, _execute(pending)))
         for session_id, ids in assigned.items():
-            Execution.objects.filter(id__in=ids, state=State.QUEUED).update(
-                state=State.ASSIGNED, session_id=session_id, assigned_at=now
-            )
+            stored = []
+            for execution_id in ids:
+                new = self.new_executions.get(execution_id)
+                if new is None:
+                    stored.append(execution_id)
+                else:
+                    new.state, new.session_id, new.assigned_at = State.ASSIGNED, session_id, now
+            if stored:
+                Execution.objects.filter(id__in=stored, state=State.QUEUED).update(
+                    state=State.ASSIGNED, session_id=session_id, assigned_at=now
+                )
 
 
 # --- helpers ---------------------------------------------------------------------------------
