@@ -1,0 +1,357 @@
+"""Executor processes, forked by a real zygote, run end to end through their pipe.
+
+This test plays the worker's part.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from coflux import Execution
+from coflux.serialization import deserialize, serialize
+from coflux.zygote import Zygote
+
+REPLY_TIMEOUT = 20
+
+FLOWS = """
+import asyncio
+import os
+import sys
+
+import coflux as cf
+
+
+@cf.task(name="double")
+def double_impl(x: int) -> int:
+    print("doubling", x)
+    print("", file=sys.stderr)
+    print("partial", end="", file=sys.stderr)
+    cf.log_warning("doubled {x}", x=x, extra={1: "one"})
+    return x * 2
+
+
+@cf.workflow()
+async def later(x):
+    await asyncio.sleep(0)
+    return x + 1
+
+
+@cf.workflow()
+def where():
+    with open("scratch.txt", "w") as f:
+        f.write("x")
+    return os.getcwd()
+
+
+class Refused(Exception):
+    pass
+
+
+@cf.task(retries=cf.Retries(2, when=Refused))
+def refuse(kind):
+    raise (Refused if kind == "refused" else ValueError)("no")
+
+
+@cf.workflow()
+def fan_out(n):
+    first = double_impl.submit(n)
+    with cf.group():
+        with cf.group():
+            second = double_impl.submit(n + 1)
+        third = double_impl.submit(n + 2)
+    return [first.result(), double_impl(n + 3), second.id, third.result()]
+
+
+@cf.workflow()
+def catch(n):
+    try:
+        double_impl(n)
+    except ValueError as exc:
+        return ["caught", str(exc)]
+    except cf.ExecutionCancelled:
+        return ["cancelled"]
+    except cf.ExecutionError as exc:
+        return ["refused", str(exc)]
+
+
+@cf.workflow()
+def polls(handle):
+    return [handle.poll(), handle.poll(0.01, default="later"), handle.result()]
+"""
+
+
+class Executor:
+    """One executor process, forked by the zygote, and the worker's end of its pipe."""
+
+    def __init__(self, zygote: Zygote, module: str) -> None:
+        self.module = module
+        self.pid, self.connection = zygote.fork()
+        self.exit_fd = os.pidfd_open(self.pid)
+        self.logs: list[list[Any]] = []
+
+    def receive(self) -> dict[str, Any]:
+        assert self.connection.poll(REPLY_TIMEOUT), "no message from the executor"
+        return self.connection.recv()
+
+    def next(self, kind: str) -> dict[str, Any]:
+        """The next message other than logs, which are collected on the way."""
+        while True:
+            message = self.receive()
+            if message["type"] == "log":
+                self.logs.extend(message["entries"])
+                continue
+            assert message["type"] == kind, message
+            return message
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.connection.send(message)
+
+    def execute(self, target: str, *arguments: Any, execution: str = "R1:1:1") -> None:
+        self.send(
+            {
+                "type": "execute",
+                "execution": execution,
+                "run": "R1",
+                "workspace": "default",
+                "module": self.module,
+                "target": target,
+                "target_type": "workflow",
+                "arguments": [serialize(argument) for argument in arguments],
+                "timeout_ms": 0,
+            }
+        )
+
+    def exited(self, timeout: float = REPLY_TIMEOUT) -> bool:
+        return bool(select.select([self.exit_fd], [], [], timeout)[0])
+
+    def result(self) -> dict[str, Any]:
+        result = self.next("result")["result"]
+        assert self.exited(), "the executor did not exit after its result"
+        return result
+
+    def value(self) -> Any:
+        result = self.result()
+        assert result["type"] == "value", result
+        return deserialize(result["value"])
+
+    def close(self) -> None:
+        if not self.exited(0):
+            os.kill(self.pid, signal.SIGKILL)
+        os.close(self.exit_fd)
+        self.connection.close()
+
+
+@pytest.fixture(scope="module")
+def flows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    directory = tmp_path_factory.mktemp("flows")
+    (directory / "executor_flows.py").write_text(FLOWS)
+    sys.path.insert(0, str(directory))
+    yield "executor_flows"
+    sys.path.remove(str(directory))
+
+
+@pytest.fixture(scope="module")
+def zygote(flows: str) -> Iterator[Zygote]:
+    zygote = Zygote([flows])
+    manifest = zygote.manifest()
+    assert "double" in [target["name"] for target in manifest[flows]]
+    yield zygote
+    zygote.close()
+
+
+@pytest.fixture
+def start(zygote: Zygote, flows: str) -> Iterator[Any]:
+    started: list[Executor] = []
+
+    def start() -> Executor:
+        process = Executor(zygote, flows)
+        started.append(process)
+        ready = process.receive()
+        assert ready == {"type": "ready", "version": "0.1.0", "pid": process.pid}
+        return process
+
+    yield start
+    for process in started:
+        process.close()
+
+
+def test_the_zygote_imported_the_modules_and_this_process_did_not(zygote, flows):
+    assert flows not in sys.modules
+
+
+def test_an_executor_that_gets_no_work_exits_when_the_worker_goes(start):
+    process = start()
+    process.connection.close()
+    assert process.exited()
+
+
+def resolved(value: Any, execution: str = "R1:1:1", target: str = "R1:2:1") -> dict[str, Any]:
+    return {
+        "type": "resolved",
+        "execution": execution,
+        "target": target,
+        "result": {"type": "value", "value": serialize(value)},
+    }
+
+
+def test_it_runs_a_target_found_by_its_registered_name_and_captures_output(start):
+    process = start()
+    process.execute("double", 21)
+
+    assert process.value() == 42
+    levels_and_texts = [(entry[1], entry[2]) for entry in process.logs]
+    assert levels_and_texts == [(1, "doubling 21"), (4, "doubled {x}"), (3, "partial")]
+    warning = process.logs[1]
+    assert deserialize(warning[3]["x"]) == 21
+    assert deserialize(warning[3]["extra"]) == {1: "one"}
+    assert isinstance(warning[0], int)
+
+
+def test_it_runs_async_targets(start):
+    process = start()
+    process.execute("later", 1)
+    assert process.value() == 2
+
+
+def test_each_execution_gets_a_fresh_working_directory_removed_afterwards(start):
+    process = start()
+    process.execute("where")
+
+    directory = process.value()
+    assert directory != os.getcwd()
+    assert not os.path.exists(directory)
+
+
+def test_errors_carry_type_message_user_frames_and_retryability(start, flows):
+    process = start()
+    process.execute("refuse", "refused")
+    error = process.result()["error"]
+    assert (error["type"], error["message"], error["retryable"]) == (f"{flows}.Refused", "no", True)
+    assert [frame["name"] for frame in error["frames"]] == ["refuse"]
+    assert error["frames"][0]["code"].startswith("raise")
+    assert error["frames"][0]["file"].endswith("executor_flows.py")
+
+    process = start()
+    process.execute("refuse", "other")
+    assert process.result()["error"]["retryable"] is False
+
+
+def test_an_unknown_target_is_an_error_result(start):
+    process = start()
+    process.execute("missing")
+    error = process.result()["error"]
+    assert error["type"] == "builtins.LookupError"
+    assert "missing" in error["message"]
+
+
+def test_submits_are_pipelined_and_results_read_as_they_arrive(start, flows):
+    process = start()
+    process.execute("fan_out", 1)
+
+    submits = [process.next("submit") for _ in range(3)]
+    assert [(s["ref"], s["group"], s["wait"]) for s in submits] == [
+        ("1", None, False),
+        ("2", 2, False),
+        ("3", 1, False),
+    ]
+    first = submits[0]
+    assert (first["parent"], first["module"], first["target"], first["target_type"]) == (
+        "R1:1:1",
+        flows,
+        "double",
+        "task",
+    )
+    assert [deserialize(argument) for argument in first["arguments"]] == [1]
+    assert first["options"]["retries"] is None
+
+    # The first child's result is pushed before it is asked for: reading it only records it.
+    process.send(resolved(2, target="R1:10:1"))
+    for ref in ("1", "2", "3"):
+        process.send({"type": "submitted", "ref": ref, "execution": f"R1:{ref}0:1", "step": "x"})
+    assert process.next("wait") == {
+        "type": "wait",
+        "execution": "R1:1:1",
+        "targets": ["R1:10:1"],
+        "reply": False,
+    }
+
+    # Calling a target submits with wait=True and asks for the reply.
+    call = process.next("submit")
+    assert (call["ref"], call["wait"], call["group"]) == ("4", True, None)
+    process.send({"type": "submitted", "ref": "4", "execution": "R1:40:1", "step": "x"})
+    wait = process.next("wait")
+    assert (wait["targets"], wait["reply"]) == (["R1:40:1"], True)
+    process.send(resolved(8, target="R1:40:1"))
+
+    assert process.next("wait")["targets"] == ["R1:30:1"]
+    process.send(resolved(6, target="R1:30:1"))
+
+    assert process.value() == [2, 8, "R1:20:1", 6]
+
+
+def test_a_failed_child_raises_an_error_of_its_type(start):
+    process = start()
+    process.execute("catch", 1)
+    process.next("submit")
+    process.send({"type": "submitted", "ref": "1", "execution": "R1:2:1", "step": "R1:2"})
+    process.next("wait")
+    error = {"type": "builtins.ValueError", "message": "bad", "frames": [], "retryable": None}
+    process.send(
+        {
+            "type": "resolved",
+            "execution": "R1:1:1",
+            "target": "R1:2:1",
+            "result": {"type": "error", "error": error},
+        }
+    )
+    assert process.value() == ["caught", "builtins.ValueError: bad"]
+
+
+def test_a_cancelled_child_raises_execution_cancelled(start):
+    process = start()
+    process.execute("catch", 1)
+    process.next("submit")
+    process.send(
+        {
+            "type": "resolved",
+            "execution": "R1:1:1",
+            "target": "R1:2:1",
+            "result": {"type": "cancelled"},
+        }
+    )
+    process.send({"type": "submitted", "ref": "1", "execution": "R1:2:1", "step": "R1:2"})
+    assert process.next("wait")["reply"] is False
+    assert process.value() == ["cancelled"]
+
+
+def test_a_refused_submit_raises_at_the_call(start):
+    process = start()
+    process.execute("catch", 1)
+    process.next("submit")
+    process.send(
+        {"type": "error", "error": "invalid_arguments", "message": "bad input", "ref": "1"}
+    )
+    assert process.value() == ["refused", "bad input"]
+
+
+def test_a_handle_passed_as_an_argument_is_live(start):
+    process = start()
+    process.execute("polls", Execution.reference("R0:1:1", "other", "target"))
+
+    # poll() without a timeout answers from what is known; with one it asks for a reply.
+    assert process.next("wait") == {
+        "type": "wait",
+        "execution": "R1:1:1",
+        "targets": ["R0:1:1"],
+        "reply": True,
+    }
+    assert process.next("wait")["reply"] is True
+    process.send(resolved(5, target="R0:1:1"))
+    assert process.value() == [None, "later", 5]

@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coflux import Execution
+from coflux.serialization import deserialize, serialize, to_json
+
+TIMEZONES = st.sampled_from([None, dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))])
+CENTURY = dt.timedelta(days=36500)
+
+hashable_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary()
+    | st.decimals(allow_nan=False)
+    | st.uuids()
+    | st.datetimes(timezones=TIMEZONES)
+    | st.dates()
+    | st.times(timezones=TIMEZONES)
+    | st.timedeltas(min_value=-CENTURY, max_value=CENTURY)
+)
+hashables = (
+    hashable_scalars
+    | st.tuples(hashable_scalars, hashable_scalars)
+    | st.frozensets(hashable_scalars, max_size=3)
+)
+values = st.recursive(
+    hashables,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(hashables, inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.sets(hashables, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def canonical(value: Any) -> Any:
+    """A comparable form that also tells apart types that compare equal (1, 1.0, True).
+
+    ``fold`` is left out: ISO 8601 has no place for it, and it only picks between two
+    readings of a wall-clock time in a named zone, which the format does not carry either.
+    """
+    kind = type(value).__name__
+    if isinstance(value, (dt.datetime, dt.time)):
+        return (kind, repr(value.replace(fold=0)))
+    if isinstance(value, (list, tuple)):
+        return (kind, [canonical(item) for item in value])
+    if isinstance(value, (set, frozenset)):
+        return (kind, sorted((canonical(item) for item in value), key=repr))
+    if isinstance(value, dict):
+        pairs = ((canonical(key), canonical(item)) for key, item in value.items())
+        return (kind, sorted(pairs, key=repr))
+    return (kind, repr(value))
+
+
+def over_the_wire(value: Any) -> Any:
+    return deserialize(json.loads(json.dumps(serialize(value), allow_nan=False)))
+
+
+@given(values)
+def test_values_round_trip_exactly(value):
+    assert canonical(over_the_wire(value)) == canonical(value)
+
+
+@given(values)
+def test_equal_values_encode_identically(value):
+    assert serialize(over_the_wire(value)) == serialize(value)
+
+
+def test_plain_json_stays_as_it_is():
+    value = [1, "two", 3.5, True, None, [[]]]
+    assert serialize(value) == {"type": "inline", "format": "json", "data": value, "refs": []}
+
+
+def test_it_writes_the_documented_wrappers():
+    when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
+    ident = uuid.UUID(int=1)
+    data = serialize(
+        {
+            "b": (1, 2),
+            "a": {3, 1},
+            "c": when,
+            "d": dt.timedelta(seconds=90),
+            "e": decimal.Decimal("1.10"),
+            "f": ident,
+            "g": b"\x00\xff",
+            1: math.inf,
+        }
+    )["data"]
+    assert data == {
+        "type": "dict",
+        "items": [
+            "a",
+            {"type": "set", "items": [1, 3]},
+            "b",
+            {"type": "tuple", "items": [1, 2]},
+            "c",
+            {"type": "datetime", "value": "2024-05-01T12:30:00+00:00"},
+            "d",
+            {"type": "duration", "value": 90},
+            "e",
+            {"type": "decimal", "value": "1.10"},
+            "f",
+            {"type": "uuid", "value": str(ident)},
+            "g",
+            {"type": "bytes", "value": "AP8="},
+            1,
+            {"type": "float", "value": "inf"},
+        ],
+    }
+
+
+def test_an_ordered_dict_keeps_its_order():
+    value = OrderedDict([("b", 1), ("a", 2)])
+    assert serialize(value)["data"]["items"] == ["b", 1, "a", 2]
+    assert list(deserialize(serialize(value))) == ["b", "a"]
+
+
+def test_non_finite_floats_round_trip():
+    decoded = over_the_wire([math.inf, -math.inf, math.nan])
+    assert decoded[:2] == [math.inf, -math.inf]
+    assert math.isnan(decoded[2])
+
+
+def test_execution_handles_travel_as_deduplicated_refs():
+    first = Execution.reference("R1:1:1", "pkg.mod", "work")
+    second = Execution.reference("R1:2:1", "pkg.mod", "other")
+
+    value = serialize([first, second, first])
+
+    assert value["data"] == [
+        {"type": "ref", "index": 0},
+        {"type": "ref", "index": 1},
+        {"type": "ref", "index": 0},
+    ]
+    assert value["refs"] == [
+        {"type": "execution", "id": "R1:1:1", "module": "pkg.mod", "target": "work"},
+        {"type": "execution", "id": "R1:2:1", "module": "pkg.mod", "target": "other"},
+    ]
+    decoded = deserialize(value)
+    assert [(h.id, h.module, h.target) for h in decoded] == [
+        ("R1:1:1", "pkg.mod", "work"),
+        ("R1:2:1", "pkg.mod", "other"),
+        ("R1:1:1", "pkg.mod", "work"),
+    ]
+    assert isinstance(decoded[0], Execution)
+
+
+def test_a_decoded_handle_cannot_be_read_outside_an_execution():
+    handle = deserialize(serialize(Execution.reference("R1:1:1", "m", "t")))
+    with pytest.raises(RuntimeError, match="Not in an execution context"):
+        handle.result()
+
+
+class Point:
+    pass
+
+
+@pytest.mark.parametrize("value", [Point(), {"nested": [Point()]}, object(), range(3)])
+def test_unsupported_types_are_refused_by_name(value):
+    with pytest.raises(TypeError, match="cannot serialize"):
+        serialize(value)
+
+
+def test_the_type_is_named():
+    with pytest.raises(TypeError, match=r"test_serialization\.Point"):
+        serialize(Point())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"type": "blob", "key": "0" * 64, "size": 1, "refs": []},
+        {"type": "inline", "format": "json", "data": {"type": "mystery"}, "refs": []},
+        {"type": "inline", "format": "json", "data": 1, "refs": [{"type": "asset", "id": "a"}]},
+    ],
+)
+def test_unknown_encodings_are_refused(value):
+    with pytest.raises(ValueError):
+        deserialize(value)
+
+
+def test_to_json_renders_plain_json():
+    when = dt.date(2024, 1, 2)
+    rendered = to_json(
+        {
+            "text": "x",
+            "tuple": (1, 2),
+            "set": {2, 1},
+            "date": when,
+            "duration": dt.timedelta(minutes=1),
+            "decimal": decimal.Decimal("2.5"),
+            "bytes": b"hi",
+            "keys": {1: "one"},
+            "nan": math.nan,
+            "handle": Execution.reference("R1:1:1", "m", "t"),
+            "other": Point,
+        }
+    )
+    assert rendered == {
+        "text": "x",
+        "tuple": [1, 2],
+        "set": [1, 2],
+        "date": "2024-01-02",
+        "duration": 60.0,
+        "decimal": "2.5",
+        "bytes": "aGk=",
+        "keys": [[1, "one"]],
+        "nan": "nan",
+        "handle": {"execution": "R1:1:1"},
+        "other": repr(Point),
+    }
+    json.dumps(rendered, allow_nan=False)
+
+
+@given(values)
+def test_to_json_always_gives_json(value):
+    json.dumps(to_json(value), allow_nan=False)

@@ -1,0 +1,50 @@
+"""Coflux: durable workflows in plain Python.
+
+::
+
+    import coflux as cf
+
+    @cf.task(retries=3)
+    def fetch(url: str) -> str: ...
+
+    @cf.workflow()
+    def crawl(urls: list[str]) -> list[str]:
+        return [page.result() for page in [fetch.submit(url) for url in urls]]
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    ExecutionAbandoned,
+    ExecutionCancelled,
+    ExecutionError,
+    ExecutionTerminated,
+    ExecutionTimeout,
+)
+from .execution import Execution
+from .groups import group
+from .logs import log_debug, log_error, log_info, log_warning
+from .options import Cache, Defer, Retries
+from .targets import stub, task, workflow
+from .version import __version__
+
+__all__ = [
+    "Cache",
+    "Defer",
+    "Execution",
+    "ExecutionAbandoned",
+    "ExecutionCancelled",
+    "ExecutionError",
+    "ExecutionTerminated",
+    "ExecutionTimeout",
+    "Retries",
+    "__version__",
+    "group",
+    "log_debug",
+    "log_error",
+    "log_info",
+    "log_warning",
+    "stub",
+    "task",
+    "workflow",
+]

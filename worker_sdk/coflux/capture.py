@@ -1,0 +1,125 @@
+"""Log entries of an execution: batching, and capture of ``stdout``/``stderr`` per line.
+
+An entry is ``[timestamp_ms, level, template, values]``. Entries are sent in batches, at most
+``FLUSH_INTERVAL`` after the first one waits and at once when ``BATCH_SIZE`` have gathered, so a
+chatty loop costs a message per batch, not per line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+DEBUG, STDOUT, INFO, STDERR, WARNING, ERROR = range(6)
+
+FLUSH_INTERVAL = 0.05
+BATCH_SIZE = 100
+
+
+class LogBuffer:
+    """Collects entries and hands them to ``send`` in batches from a background thread."""
+
+    def __init__(self, send: Callable[[list[list[Any]]], None]) -> None:
+        self._send = send
+        self._entries: list[list[Any]] = []
+        self._changed = threading.Condition()
+        self._closed = False
+        # Started with the first entry: most executions log nothing and need no thread.
+        self._thread: threading.Thread | None = None
+
+    def add(self, level: int, template: str, values: dict[str, Any]) -> None:
+        with self._changed:
+            self._entries.append([time.time_ns() // 1_000_000, level, template, values])
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._run, name="coflux-logs", daemon=True)
+                self._thread.start()
+            if len(self._entries) >= BATCH_SIZE:
+                self._changed.notify()
+
+    def close(self) -> None:
+        """Stop the background thread and send whatever is left."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+        self._flush()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                if self._closed:
+                    return
+                if not self._entries:
+                    self._changed.wait()
+                    continue
+                self._changed.wait_for(
+                    lambda: self._closed or len(self._entries) >= BATCH_SIZE, FLUSH_INTERVAL
+                )
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._changed:
+            entries, self._entries = self._entries, []
+        if entries:
+            self._send(entries)
+
+
+class LineCapture(io.TextIOBase):
+    """A text stream that turns each complete, non-blank line into a log entry."""
+
+    def __init__(self, logs: LogBuffer, level: int) -> None:
+        super().__init__()
+        self._logs = logs
+        self._level = level
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            lines = (self._partial + text).split("\n")
+            self._partial = lines.pop()
+        for line in lines:
+            self._emit(line)
+        return len(text)
+
+    def close(self) -> None:
+        with self._lock:
+            rest, self._partial = self._partial, ""
+        self._emit(rest)
+        super().close()
+
+    def _emit(self, line: str) -> None:
+        line = line.rstrip("\r")
+        if line.strip():
+            self._logs.add(self._level, line, {})
+
+
+@contextlib.contextmanager
+def capture_output(logs: LogBuffer) -> Iterator[None]:
+    """Route ``sys.stdout`` (level 1) and ``sys.stderr`` (level 3) into ``logs``."""
+    stdout, stderr = LineCapture(logs, STDOUT), LineCapture(logs, STDERR)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = stdout, stderr
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+        stdout.close()
+        stderr.close()

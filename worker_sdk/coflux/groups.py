@@ -1,0 +1,24 @@
+"""``group``: label the calls made inside a block as one group of the execution."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from .context import current
+
+
+@contextlib.contextmanager
+def group(name: str | None = None) -> Iterator[None]:
+    """Calls submitted inside the block carry the execution's next group id.
+
+    Groups nest: leaving an inner group restores the outer one. Outside an execution this does
+    nothing. Groups are identified by their id; ``name`` is accepted so that code written for
+    Coflux runs unchanged, and is not sent to the server.
+    """
+    context = current()
+    if context is None:
+        yield
+        return
+    with context.group():
+        yield

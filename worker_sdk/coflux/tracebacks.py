@@ -1,0 +1,42 @@
+"""Turning an exception raised by user code into the ``error`` of a result."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+from .errors import ExecutionError
+
+_SDK_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _frames(exc: BaseException) -> list[dict[str, Any]]:
+    return [
+        {"file": frame.filename, "line": frame.lineno, "name": frame.name, "code": frame.line}
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not os.path.abspath(frame.filename).startswith(_SDK_DIR)
+    ]
+
+
+def error_result(exc: BaseException, retryable: bool | None = None) -> dict[str, Any]:
+    """An ``error`` result for ``exc``, without the SDK's own frames.
+
+    A dependency's error that the user did not catch keeps the dependency's type and message,
+    and its frames follow this execution's, so the failure reads as one traceback from the
+    outermost call down to where it was raised.
+    """
+    frames = _frames(exc)
+    if isinstance(exc, ExecutionError) and exc.error_type:
+        error_type, message = exc.error_type, exc.error_message or ""
+        frames += exc.frames
+    else:
+        error_type, message = qualified_name(type(exc)), str(exc)
+    return {
+        "type": "error",
+        "error": {"type": error_type, "message": message, "frames": frames, "retryable": retryable},
+    }

@@ -1,0 +1,526 @@
+"""The worker: one websocket to the server, relaying between it and executor processes.
+
+This process never imports user code (ARCHITECTURE must 6): the zygote process imports the
+modules, discovers their targets and forks the executor processes that run executions.
+
+What survives a lost connection. Executors keep running while the worker reconnects (backoff
+1→10 s plus jitter), then it says ``hello`` again with its session ID and re-sends what the
+server may have missed: results not yet acknowledged (``ack``), and, per running execution, the
+submits still unanswered and the waits still unresolved. The server dedupes submits by
+parent and ref and keeps the first result. Other messages made while disconnected (``started``,
+logs) are queued and sent after those.
+
+Submit refs. An executor numbers its submits ``"1"``, ``"2"``, … which is unique only within
+its execution, yet ``submitted`` replies carry no parent. So on the wire each submit gets a ref
+unique within this worker, and replies are mapped back to the execution and its own ref.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import random
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus, WebSocketException
+
+from . import protocol
+from .discovery import DiscoveryError, declarations
+from .pool import ExecutorPool, ExecutorProcess
+from .version import __version__
+from .zygote import Zygote
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL = 5.0
+WELCOME_TIMEOUT = 30.0
+ACK_GRACE = 5.0
+"""How long a stopping worker waits for the server to acknowledge its last results."""
+MAX_WARM = 4
+MAX_QUEUED_LOGS = 10_000
+FATAL_ERRORS = frozenset(
+    {"session_invalid", "project_not_found", "workspace_mismatch", "version_mismatch"}
+)
+
+
+def _queued_offline(message: dict[str, Any]) -> bool:
+    """Messages kept in the outbox across a reconnect; the rest are rebuilt from state.
+
+    Unanswered submits, unresolved waits and unacknowledged results are re-sent from the
+    worker's state after ``hello``; a heartbeat would be stale by then.
+    """
+    kind = message["type"]
+    return kind in ("started", "log") or (kind == "wait" and not message["reply"])
+
+
+class WorkerError(Exception):
+    """A failure reconnecting cannot fix (refused credentials, wrong protocol version, …)."""
+
+
+@dataclass
+class _Execution:
+    message: dict[str, Any]
+    process: ExecutorProcess | None = None
+    submits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    waits: list[dict[str, Any]] = field(default_factory=list)
+    timer: asyncio.TimerHandle | None = None
+
+
+def run_worker(
+    *,
+    host: str,
+    project: str,
+    workspace: str,
+    modules: list[str],
+    concurrency: int,
+    provides: dict[str, list[str]],
+    session: str | None = None,
+    drain_timeout: float = 120.0,
+    secure: bool = False,
+    token: str | None = None,
+) -> None:
+    """Run a worker until it is stopped by a signal; raise ``WorkerError`` on a fatal error.
+
+    Modules are imported relative to the current directory, as with ``python -m``.
+    ``concurrency`` 0 means unlimited; ``drain_timeout`` 0 waits for running executions
+    without limit.
+    """
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    worker = Worker(
+        url=f"{'wss' if secure else 'ws'}://{host}/api/projects/{project}/worker",
+        workspace=workspace,
+        modules=modules,
+        concurrency=concurrency,
+        provides=provides,
+        session=session,
+        drain_timeout=drain_timeout,
+        token=token,
+    )
+    asyncio.run(worker.run())
+
+
+def _handle_signals(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> list[int]:
+    """Route SIGINT/SIGTERM to ``handler``; possible only in the main thread.
+
+    Elsewhere (a worker embedded in a thread) the worker runs until its loop is stopped.
+    """
+    handled = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, handler)
+        except (RuntimeError, ValueError):
+            break
+        handled.append(signum)
+    return handled
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        url: str,
+        workspace: str,
+        modules: list[str],
+        concurrency: int,
+        provides: dict[str, list[str]],
+        session: str | None,
+        drain_timeout: float,
+        token: str | None,
+    ) -> None:
+        self._url = url
+        self._workspace = workspace
+        self._modules = modules
+        self._concurrency = concurrency
+        self._provides = provides
+        self._session = session
+        self._drain_timeout = drain_timeout
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._warm = min(concurrency, MAX_WARM) if concurrency > 0 else MAX_WARM
+        self._targets: list[dict[str, Any]] = []
+        self._executions: dict[str, _Execution] = {}
+        self._queue: collections.deque[str] = collections.deque()
+        self._results: dict[str, dict[str, Any]] = {}
+        self._refs: dict[str, tuple[str, str]] = {}
+        self._ref_counter = 0
+        self._outbox: collections.deque[dict[str, Any]] = collections.deque()
+        self._connected: ClientConnection | None = None
+        self._draining = False
+        self._signals = 0
+        self._fatal: WorkerError | None = None
+        self._pool: ExecutorPool | None = None
+        self._welcomed = False
+        self._shutdown: asyncio.Task[None] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._done = asyncio.Event()
+        zygote = await loop.run_in_executor(None, Zygote, self._modules)
+        self._pool = ExecutorPool(
+            zygote,
+            on_message=self._from_executor,
+            on_exit=self._executor_exited,
+            on_failure=lambda exc: self._stop(
+                WorkerError(f"cannot start executor processes: {exc}")
+            ),
+        )
+        try:
+            try:
+                manifest = await loop.run_in_executor(None, zygote.manifest)
+            except DiscoveryError as exc:
+                raise WorkerError(f"cannot load {', '.join(self._modules)}:\n{exc}") from None
+            self._targets = declarations(manifest)
+            log.info("hosting %d targets from %s", len(self._targets), ", ".join(manifest))
+            await self._pool.start(self._warm)
+            await self._serve()
+        finally:
+            self._pool.close()
+        if self._fatal is not None:
+            raise self._fatal
+
+    async def _serve(self) -> None:
+        """Stay connected until stopped (by signals or a fatal error)."""
+        loop = asyncio.get_running_loop()
+        handled = _handle_signals(loop, self._on_signal)
+        connection = asyncio.create_task(self._connect_forever())
+        done = asyncio.create_task(self._done.wait())
+        try:
+            await asyncio.wait({connection, done}, return_when=asyncio.FIRST_COMPLETED)
+            if connection.done():
+                connection.result()
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
+            if self._connected is not None:
+                with contextlib.suppress(WebSocketException, OSError):
+                    await self._connected.close()
+            for task in (connection, done):
+                task.cancel()
+            await asyncio.gather(connection, done, return_exceptions=True)
+
+    def _stop(self, error: WorkerError | None = None) -> None:
+        if error is not None and self._fatal is None:
+            self._fatal = error
+        self._done.set()
+
+    def _on_signal(self) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info("draining: no new work; waiting for %d executions", len(self._executions))
+            self._draining = True
+            self._send({"type": "draining"})
+            # Held so the task is not garbage-collected while it waits.
+            self._shutdown = asyncio.get_running_loop().create_task(self._drain())
+        elif self._signals == 2:
+            log.info("stopping: killing %d running executions", len(self._executions))
+            self._abandon_all()
+        else:
+            self._stop()
+
+    async def _drain(self) -> None:
+        try:
+            await self._until(lambda: not self._executions, self._drain_timeout or None)
+        except TimeoutError:
+            log.warning("drain timeout: killing %d executions", len(self._executions))
+            self._abandon_all()
+        with contextlib.suppress(TimeoutError):
+            await self._until(lambda: not self._results, ACK_GRACE)
+        self._stop()
+
+    async def _until(self, predicate: Callable[[], bool], timeout: float | None) -> None:
+        async def wait() -> None:
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+    # --- the connection ------------------------------------------------------------------
+
+    async def _connect_forever(self) -> None:
+        failures = 0
+        while True:
+            self._welcomed = False
+            try:
+                async with connect(
+                    self._url,
+                    additional_headers=self._headers,
+                    max_size=protocol.MAX_MESSAGE_BYTES,
+                    open_timeout=10,
+                ) as websocket:
+                    await self._converse(websocket)
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                body = exc.response.body.decode("utf-8", "replace") if exc.response.body else ""
+                if 400 <= status < 500 and status not in (408, 429):
+                    raise WorkerError(
+                        f"server refused the connection: HTTP {status} {body}"
+                    ) from None
+                log.warning("server refused the connection (HTTP %d); retrying", status)
+            except (OSError, TimeoutError, WebSocketException, protocol.ProtocolError) as exc:
+                log.warning("connection lost: %s", exc or type(exc).__name__)
+            failures = 1 if self._welcomed else failures + 1
+            delay = min(10.0, 2.0 ** (failures - 1)) + random.uniform(0, 1)
+            await asyncio.sleep(delay)
+
+    async def _converse(self, websocket: ClientConnection) -> None:
+        await websocket.send(protocol.encode(self._hello()))
+        reply = protocol.decode(
+            await asyncio.wait_for(websocket.recv(), WELCOME_TIMEOUT), protocol.SERVER_MESSAGES
+        )
+        if reply["type"] == "error":
+            if reply["error"] in FATAL_ERRORS:
+                raise WorkerError(f"{reply['error']}: {reply['message']}")
+            raise protocol.ProtocolError(f"hello refused: {reply['error']}: {reply['message']}")
+        if reply["type"] != "welcome":
+            raise protocol.ProtocolError(f"expected welcome, got {reply['type']}")
+        if reply["protocol"] != protocol.VERSION:
+            raise WorkerError(
+                f"server speaks protocol {reply['protocol']}, this worker {protocol.VERSION}"
+            )
+        self._welcomed = True
+        self._session = reply["session"]
+        log.info("connected: session %s", self._session)
+        self._connected = websocket
+        self._requeue()
+        tasks = [
+            asyncio.create_task(self._read(websocket)),
+            asyncio.create_task(self._write(websocket)),
+            asyncio.create_task(self._heartbeat()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            self._connected = None
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _hello(self) -> dict[str, Any]:
+        return {
+            "type": "hello",
+            "protocol": protocol.VERSION,
+            "workspace": self._workspace,
+            "session": self._session,
+            "concurrency": self._concurrency,
+            "provides": self._provides,
+            "targets": self._targets,
+        }
+
+    def _requeue(self) -> None:
+        """Rebuild the outbox after (re)connecting: queued messages, then everything re-sent."""
+        self._outbox = collections.deque(filter(_queued_offline, self._outbox))
+        if self._draining:
+            self._outbox.append({"type": "draining"})
+        self._outbox.extend(self._results.values())
+        for execution in self._executions.values():
+            self._outbox.extend(execution.submits.values())
+            self._outbox.extend(execution.waits)
+        self._wakeup.set()
+
+    async def _read(self, websocket: ClientConnection) -> None:
+        async for text in websocket:
+            try:
+                message = protocol.decode(text, protocol.SERVER_MESSAGES)
+            except protocol.ProtocolError as exc:
+                log.warning("ignoring a malformed message from the server: %s", exc)
+                continue
+            try:
+                self._from_server(message)
+            except Exception:
+                log.exception("failed to handle %s message", message["type"])
+
+    async def _write(self, websocket: ClientConnection) -> None:
+        while True:
+            self._wakeup.clear()
+            while self._outbox:
+                await websocket.send(protocol.encode(self._outbox[0]))
+                self._outbox.popleft()
+            await self._wakeup.wait()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            self._send({"type": "heartbeat", "executions": list(self._executions)})
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._connected is None:
+            if not _queued_offline(message):
+                return
+            if message["type"] == "log" and len(self._outbox) >= MAX_QUEUED_LOGS:
+                return
+        self._outbox.append(message)
+        self._wakeup.set()
+
+    # --- messages from the server --------------------------------------------------------
+
+    def _from_server(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "execute":
+            self._execute(message)
+        elif kind == "submitted":
+            self._reply_to_submit(message)
+        elif kind == "resolved":
+            self._resolved(message)
+        elif kind == "error":
+            self._error(message)
+        elif kind == "ack":
+            self._results.pop(message["execution"], None)
+            self._changed.set()
+        elif kind == "abort":
+            self._abort(message["execution"])
+
+    def _execute(self, message: dict[str, Any]) -> None:
+        execution_id = message["execution"]
+        if execution_id in self._executions:
+            return
+        if execution_id in self._results:
+            self._send(self._results[execution_id])
+            return
+        self._executions[execution_id] = _Execution(message)
+        self._queue.append(execution_id)
+        self._dispatch()
+
+    def _reply_to_submit(self, message: dict[str, Any]) -> None:
+        entry = self._refs.pop(message["ref"], None)
+        if entry is None:
+            return
+        execution_id, ref = entry
+        execution = self._executions.get(execution_id)
+        if execution is not None and execution.process is not None:
+            execution.submits.pop(message["ref"], None)
+            self._pool_send(execution.process, {**message, "ref": ref})
+
+    def _resolved(self, message: dict[str, Any]) -> None:
+        execution = self._executions.get(message["execution"])
+        if execution is None or execution.process is None:
+            return
+        target = message["target"]
+        execution.waits = [wait for wait in execution.waits if target not in wait["targets"]]
+        self._pool_send(execution.process, message)
+
+    def _error(self, message: dict[str, Any]) -> None:
+        if message.get("ref") in self._refs:
+            self._reply_to_submit(message)
+            return
+        log.warning("server reported %s: %s", message["error"], message["message"])
+        # A result the server refuses will not be accepted by re-sending it either.
+        if message.get("execution") in self._results:
+            del self._results[message["execution"]]
+            self._changed.set()
+
+    def _abort(self, execution_id: str) -> None:
+        execution = self._forget(execution_id)
+        if execution is not None and execution.process is not None:
+            self._require_pool().kill(execution.process)
+
+    # --- executors -----------------------------------------------------------------------
+
+    def _require_pool(self) -> ExecutorPool:
+        assert self._pool is not None
+        return self._pool
+
+    def _pool_send(self, process: ExecutorProcess, message: dict[str, Any]) -> None:
+        self._require_pool().send(process, message)
+
+    def _dispatch(self) -> None:
+        """Hand queued executions to ready processes, then top the pool up."""
+        pool = self._require_pool()
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            process = pool.take()
+            if process is None:
+                break
+            execution_id = self._queue.popleft()
+            execution = self._executions.get(execution_id)
+            if execution is None:
+                continue
+            execution.process = process
+            pool.assign(process, execution.message)
+            self._send({"type": "started", "execution": execution_id})
+            timeout_ms = execution.message.get("timeout_ms") or 0
+            if timeout_ms > 0:
+                execution.timer = loop.call_later(timeout_ms / 1000, self._timed_out, execution_id)
+        pool.fill((0 if self._draining else self._warm) + len(self._queue))
+
+    def _from_executor(self, process: ExecutorProcess, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "ready":
+            if message.get("version") != __version__:
+                self._stop(
+                    WorkerError(f"executor has SDK {message.get('version')}, worker {__version__}")
+                )
+                return
+            self._dispatch()
+            return
+        execution = self._executions.get(process.execution or "")
+        if execution is None:
+            return
+        execution_id = execution.message["execution"]
+        if kind == "submit":
+            self._ref_counter += 1
+            ref = str(self._ref_counter)
+            outgoing = {**message, "ref": ref, "parent": execution_id}
+            execution.submits[ref] = outgoing
+            self._refs[ref] = (execution_id, message["ref"])
+            self._send(outgoing)
+        elif kind == "wait":
+            outgoing = {**message, "execution": execution_id}
+            if message.get("reply"):
+                execution.waits.append(outgoing)
+            self._send(outgoing)
+        elif kind == "log":
+            self._send({**message, "execution": execution_id})
+        elif kind == "result":
+            self._finish(execution_id, message["result"])
+
+    def _executor_exited(self, process: ExecutorProcess) -> None:
+        if process.execution in self._executions:
+            self._finish(process.execution, {"type": "abandoned"})
+        self._dispatch()
+
+    def _timed_out(self, execution_id: str) -> None:
+        execution = self._executions.get(execution_id)
+        if execution is None:
+            return
+        self._finish(execution_id, {"type": "timeout"})
+        if execution.process is not None:
+            self._require_pool().kill(execution.process)
+
+    def _abandon_all(self) -> None:
+        for execution_id, execution in list(self._executions.items()):
+            self._finish(execution_id, {"type": "abandoned"})
+            if execution.process is not None:
+                self._require_pool().kill(execution.process)
+
+    def _finish(self, execution_id: str, result: dict[str, Any]) -> None:
+        if self._forget(execution_id) is None:
+            return
+        message = {"type": "result", "execution": execution_id, "result": result}
+        self._results[execution_id] = message
+        self._send(message)
+
+    def _forget(self, execution_id: str) -> _Execution | None:
+        execution = self._executions.pop(execution_id, None)
+        if execution is None:
+            return None
+        if execution.timer is not None:
+            execution.timer.cancel()
+        for ref in execution.submits:
+            self._refs.pop(ref, None)
+        self._changed.set()
+        return execution
