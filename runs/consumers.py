@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -28,6 +29,15 @@ class WorkerConsumer(AsyncWebsocketConsumer):
     project_id: int | None = None
     session_id: str | None = None
     hello: dict[str, Any] | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every handler, a thread hop per
+        # frame; these handlers only touch the database through database_sync_to_async, which
+        # does that itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         name = self.scope["url_route"]["kwargs"]["project"]

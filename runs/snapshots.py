@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 
 from coflux_server.api_errors import ApiError
 from projects.models import Project
 from runs.models import Execution, Result, Run, Step
+from runs.orchestration.bus import run_group
 from runs.states import RESULT_STATE, RUN_STATUS, State
 from workspaces.models import Workspace
 
 UNFINISHED_STATUSES = frozenset({"queued", "running"})
 MAX_WAIT_SECONDS = 60.0
-POLL_INTERVAL_SECONDS = 0.01
+RECHECK_SECONDS = 2.0
 
 
 class RunNotFound(ApiError):
@@ -125,13 +128,26 @@ def run_outcome(project: Project, run_id: str) -> dict[str, Any]:
 
 
 async def await_outcome(project: Project, run_id: str, timeout: float) -> dict[str, Any]:
-    """The run's outcome once it has finished, or as it stands after ``timeout`` seconds."""
+    """The run's outcome once it has finished, or as it stands after ``timeout`` seconds.
+
+    The orchestrator announces a run's end on the run's group after committing it; the
+    database is still read again every few seconds in case an announcement went missing.
+    """
     deadline = time.monotonic() + min(timeout, MAX_WAIT_SECONDS)
-    while True:
-        outcome = await sync_to_async(run_outcome)(project, run_id)
-        if outcome["status"] not in UNFINISHED_STATUSES or time.monotonic() >= deadline:
-            return outcome
-        await asyncio.sleep(POLL_INTERVAL_SECONDS)
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    group = run_group(run_id)
+    await layer.group_add(group, channel)
+    try:
+        while True:
+            outcome = await sync_to_async(run_outcome)(project, run_id)
+            remaining = deadline - time.monotonic()
+            if outcome["status"] not in UNFINISHED_STATUSES or remaining <= 0:
+                return outcome
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(layer.receive(channel), min(remaining, RECHECK_SECONDS))
+    finally:
+        await layer.group_discard(group, channel)
 
 
 def recent_runs(workspace: Workspace) -> list[dict[str, Any]]:

@@ -31,6 +31,15 @@ def orchestrator_channel(project_id: int) -> str:
     return f"orchestrator.{project_id}"
 
 
+def run_group(run_id: str) -> str:
+    """The group told when a run's root execution finishes."""
+    return f"run.{run_id}"
+
+
+GROUP_PREFIX = "group:"
+"""An outbox entry whose channel starts with this is sent to the named group instead."""
+
+
 def register_consumer(channel: str, consumer: Receiver) -> None:
     _consumers[channel] = consumer
 
@@ -63,6 +72,11 @@ async def to_consumers(outbox: list[tuple[str, dict[str, Any]]]) -> None:
         by_channel[channel].append(message)
     layer = None
     for channel, messages in by_channel.items():
+        if channel.startswith(GROUP_PREFIX):
+            layer = layer or get_channel_layer()
+            for message in messages:
+                await layer.group_send(channel.removeprefix(GROUP_PREFIX), message)
+            continue
         consumer = _consumers.get(channel)
         if consumer is not None:
             await consumer.deliver(messages)

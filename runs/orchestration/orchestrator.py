@@ -30,7 +30,7 @@ from django.utils import timezone
 from coflux import protocol
 from projects.models import WorkerSession
 from runs.models import Dependency, Execution, LogMessage, Result, Step
-from runs.orchestration import lease
+from runs.orchestration import bus, lease
 from runs.orchestration.state import Outbox, PendingExecution, RunningExecution, SessionState
 from runs.states import RESULT_STATE, State
 from workspaces.models import Workspace
@@ -418,6 +418,10 @@ class Orchestrator:
                 if ack and session.channel:
                     outbox.append((session.channel, {"type": "ack", "execution": execution_id}))
             self._remember_result(execution_id, result)
+            run_id, step_number, _ = execution_id.split(":")
+            if step_number == "1":
+                group = bus.GROUP_PREFIX + bus.run_group(run_id)
+                outbox.append((group, {"type": "run.finished", "run": run_id}))
             notify = self.waiters.pop(execution_id, set())
             if running.parent_id:
                 notify.add(running.parent_id)

@@ -399,3 +399,13 @@ def test_the_next_deadline_covers_session_expiry(harness, settings):
     harness.tick({"kind": "disconnect", "session": harness.session, "channel": CHANNEL})
     deadline = harness.orchestrator.next_deadline()
     assert deadline is not None and deadline <= timezone.now() + timedelta(seconds=30)
+
+
+def test_it_announces_the_end_of_a_run_to_the_runs_group(harness):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    outbox = harness.send(
+        {"type": "result", "execution": root, "result": {"type": "value", "value": value(1)}}
+    )
+    assert ("group:run.Rtest1", {"type": "run.finished", "run": "Rtest1"}) in outbox
