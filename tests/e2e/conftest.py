@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.processes import Server, Worker
+from tests.processes import Server, Worker
 
 MODULES = ("tests.e2e.flows.app", "tests.e2e.flows.doubler")
 

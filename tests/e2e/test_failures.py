@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import MODULES
-from tests.e2e.processes import Worker, wait_until
+from tests.processes import Worker, wait_until
 
 pytestmark = pytest.mark.e2e
 

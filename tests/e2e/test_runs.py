@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.e2e.processes import cli, cli_json
+from tests.processes import cli, cli_json
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,9 @@ def test_it_records_every_step_with_its_timings(server, worker):
     assert value_of(server.result(run_id)) == "Hello, Ann"
     run = server.run(run_id)
     assert [(s["target"], s["type"]) for s in run["steps"]] == [
-        ("hello", "workflow"), ("greet", "task")]
+        ("hello", "workflow"),
+        ("greet", "task"),
+    ]
     child = run["steps"][1]
     assert child["parent"] == f"{run_id}:1:1"
     [execution] = child["executions"]
@@ -50,8 +52,7 @@ def test_submitted_tasks_run_in_parallel(server, worker):
     run_id = server.submit(APP, "parallel_naps", 1.0)
     assert value_of(server.result(run_id)) == 2.0
     root = server.run(run_id)["steps"][0]["executions"][0]
-    took = datetime.fromisoformat(root["completed_at"]) - datetime.fromisoformat(
-        root["started_at"])
+    took = datetime.fromisoformat(root["completed_at"]) - datetime.fromisoformat(root["started_at"])
     assert took.total_seconds() < 1.8
 
 
@@ -99,7 +100,8 @@ def test_output_of_an_execution_is_kept_as_its_log(server, worker):
     value_of(server.result(run_id))
     logs = server.api("GET", f"/runs/{run_id}/logs").json()["logs"]
     assert [(log["execution"], log["level"], log["template"]) for log in logs] == [
-        (f"{run_id}:2:1", 1, "greeting Logged")]
+        (f"{run_id}:2:1", 1, "greeting Logged")
+    ]
 
 
 def test_runs_inspect_shows_the_steps(server, worker):
@@ -111,12 +113,16 @@ def test_runs_inspect_shows_the_steps(server, worker):
 
 
 def test_unknown_targets_and_bad_arguments_get_clear_errors(server, worker):
-    response = server.api("POST", "/workspaces/default/runs",
-                          json={"module": APP, "target": "nope", "arguments": []})
+    response = server.api(
+        "POST", "/workspaces/default/runs", json={"module": APP, "target": "nope", "arguments": []}
+    )
     assert response.status_code == 404
     assert "nope" in response.json()["message"]
-    response = server.api("POST", "/workspaces/default/runs",
-                          json={"module": APP, "target": "hello", "arguments": [1, 2, 3]})
+    response = server.api(
+        "POST",
+        "/workspaces/default/runs",
+        json={"module": APP, "target": "hello", "arguments": [1, 2, 3]},
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_arguments"
     process = cli(server, "submit", f"{APP}/hello", "{not json")

@@ -108,7 +108,7 @@ def pass_handles(x: int) -> int:
 
 @cf.task()
 def wait_for_file(path: str) -> str:
-    """Blocks until the test creates ``path``; records that it started by writing ``path.started``."""
+    """Block until the test creates ``path``; ``path.started`` says it began."""
     Path(path + ".started").write_text(str(os.getpid()))
     while not Path(path).exists():
         time.sleep(0.05)

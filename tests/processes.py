@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -92,7 +92,10 @@ class Server:
         with open(self.log, "a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "serve", "--port", str(self.port)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         wait_until(self._ready, timeout=60, message=f"server on {self.port}; see {self.log}")
         return self
@@ -122,12 +125,14 @@ class Server:
     # --- the REST API ---------------------------------------------------------------------
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/api/projects/default{path}", timeout=90,
-                             **kwargs)
+        return httpx.request(method, f"{self.url}/api/projects/default{path}", timeout=90, **kwargs)
 
     def submit(self, module: str, target: str, *arguments: Any, workspace: str = "default"):
-        response = self.api("POST", f"/workspaces/{workspace}/runs",
-                            json={"module": module, "target": target, "arguments": arguments})
+        response = self.api(
+            "POST",
+            f"/workspaces/{workspace}/runs",
+            json={"module": module, "target": target, "arguments": arguments},
+        )
         assert response.status_code in (200, 201), response.text
         return response.json()["run_id"]
 
@@ -139,8 +144,14 @@ class Server:
 
 
 class Worker:
-    def __init__(self, server: Server, *modules: str, workspace: str = "default",
-                 concurrency: int = 4, register: bool = True) -> None:
+    def __init__(
+        self,
+        server: Server,
+        *modules: str,
+        workspace: str = "default",
+        concurrency: int = 4,
+        register: bool = True,
+    ) -> None:
         self.server = server
         self.log = server.data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
         args = ["--concurrency", str(concurrency), "-w", workspace, *modules]
@@ -149,7 +160,10 @@ class Worker:
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "coflux", "worker", *args],
-                cwd=ROOT, env=cli_env(server), stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=cli_env(server),
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
@@ -172,7 +186,11 @@ def cli_env(server: Server) -> dict[str, str]:
 def cli(server: Server, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
     process = subprocess.run(
         [sys.executable, "-m", "coflux", *args],
-        cwd=ROOT, env=cli_env(server), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=cli_env(server),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if check and process.returncode != 0:
         raise AssertionError(f"coflux {' '.join(args)} failed: {process.stderr}")
