@@ -91,7 +91,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 10000},
+            "CONFIG": {
+                # The layer waits on Redis with blocking pops; redis-py 8's default socket
+                # timeout would cut those off every 5 seconds.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "capacity": 10000,
+                "prefix": env_str("COFLUX_CHANNEL_PREFIX", "coflux"),
+            },
         }
     }
 else:

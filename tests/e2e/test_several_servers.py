@@ -1,0 +1,70 @@
+"""Several server processes behind one database and the Redis channel layer."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+
+import pytest
+
+from tests.e2e.conftest import MODULES
+from tests.processes import Server, Worker
+
+pytestmark = pytest.mark.e2e
+
+APP = "tests.e2e.flows.app"
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """Two servers sharing a database and a Redis channel layer; the first orchestrates."""
+    first = Server(
+        tmp_path / "first",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        COFLUX_CHANNEL_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
+        COFLUX_LEASE_SECONDS="3",
+    ).start()
+    second = Server(
+        tmp_path / "second",
+        **{
+            k: first.env[k]
+            for k in (
+                "REDIS_URL",
+                "COFLUX_CHANNEL_PREFIX",
+                "COFLUX_LEASE_SECONDS",
+                "COFLUX_DATA_DIR",
+            )
+        },
+    )
+    second.env.pop("DATABASE_URL", None)
+    if first.database.url:
+        second.env["DATABASE_URL"] = first.database.url
+    second.start()
+    yield first, second
+    second.close()
+    first.close()
+
+
+def test_a_run_submitted_to_one_server_runs_on_a_worker_of_another(pair):
+    first, second = pair
+    worker = Worker(second, *MODULES)
+    try:
+        run_id = first.submit(APP, "nested", 1)
+        result = first.result(run_id, wait=30)
+        assert result["status"] == "succeeded", (result, worker.output())
+        assert result["result"]["value"]["data"] == 25
+    finally:
+        worker.kill()
+
+
+def test_another_server_takes_over_when_the_orchestrating_one_dies(pair):
+    first, second = pair
+    worker = Worker(second, *MODULES)
+    try:
+        assert second.result(second.submit(APP, "nested", 1), wait=30)["status"] == "succeeded"
+        first.stop(signal.SIGKILL)
+        run_id = second.submit(APP, "nested", 2)
+        result = second.result(run_id, wait=30)
+        assert result["status"] == "succeeded", (result, worker.output())
+    finally:
+        worker.kill()
