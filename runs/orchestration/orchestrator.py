@@ -59,6 +59,7 @@ class Orchestrator:
         self.submitted: dict[tuple[str, str], tuple[str, str]] = {}
         self.known_parents: set[str] = set()
         self.new_executions: dict[str, Execution] = {}
+        self.starting: set[str] = set()
         self.workspaces: dict[int, tuple[str, str]] = {}
         self.lease_renewed_at: datetime | None = None
 
@@ -203,7 +204,8 @@ class Orchestrator:
                     message = envelope["message"]
                     by_type[message["type"]].append((session, channel, message))
             # Logs, calls and waits sent before a result belong to the still-running execution.
-            self._started(by_type["started"], now, outbox)
+            finishing = {m["execution"] for _, _, m in by_type["result"]}
+            self._started(by_type["started"], finishing, now)
             self._logs(by_type["log"], outbox)
             self._submits(by_type["submit"], now, outbox)
             self._waits(by_type["wait"], now, outbox)
@@ -371,8 +373,11 @@ class Orchestrator:
 
     # --- executions ------------------------------------------------------------------------
 
-    def _started(self, items, now: datetime, outbox: Outbox) -> None:
+    def _started(self, items, finishing: set[str], now: datetime) -> None:
         ids = [m["execution"] for session, _, m in items if m["execution"] in session.executions]
+        # Executions that also finish in this tick get their start time with their result.
+        self.starting = {i for i in ids if i in finishing}
+        ids = [i for i in ids if i not in self.starting]
         if ids:
             Execution.objects.filter(id__in=ids, started_at=None).update(started_at=now)
 
@@ -401,14 +406,16 @@ class Orchestrator:
         if not outcomes:
             return
         rows = []
-        by_state: dict[State, list[str]] = defaultdict(list)
+        by_state: dict[tuple[State, bool], list[str]] = defaultdict(list)
         for execution_id, result in outcomes:
             rows.append(_result_row(execution_id, result, now))
-            by_state[RESULT_STATE[result["type"]]].append(execution_id)
+            key = (RESULT_STATE[result["type"]], execution_id in self.starting)
+            by_state[key].append(execution_id)
         Result.objects.bulk_create(rows, ignore_conflicts=True)
-        for state, ids in by_state.items():
+        for (state, starting), ids in by_state.items():
+            started = {"started_at": now} if starting else {}
             Execution.objects.filter(id__in=ids, state=State.ASSIGNED).update(
-                state=state, completed_at=now
+                state=state, completed_at=now, **started
             )
         for execution_id, result in outcomes:
             running = self.running.pop(execution_id)

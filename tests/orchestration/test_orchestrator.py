@@ -409,3 +409,29 @@ def test_it_announces_the_end_of_a_run_to_the_runs_group(harness):
         {"type": "result", "execution": root, "result": {"type": "value", "value": value(1)}}
     )
     assert ("group:run.Rtest1", {"type": "run.finished", "run": "Rtest1"}) in outbox
+
+
+def test_a_start_and_a_result_in_one_tick_are_written_together(harness, settings):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    other = queue_run(harness.workspace, "Rother")
+    harness.tick({"kind": "wake"})
+    envelope = {"kind": "message", "session": harness.session, "channel": CHANNEL}
+    harness.tick(
+        {**envelope, "message": {"type": "started", "execution": root}},
+        {
+            **envelope,
+            "message": {
+                "type": "result",
+                "execution": root,
+                "result": {"type": "value", "value": value(1)},
+            },
+        },
+    )
+    execution = Execution.objects.get(id=root)
+    assert execution.started_at == execution.completed_at is not None
+    settings.COFLUX_SESSION_GRACE = 0.0
+    harness.tick({"kind": "disconnect", "session": harness.session, "channel": CHANNEL})
+    harness.tick()
+    abandoned = Execution.objects.get(id=other)
+    assert abandoned.state == State.ABANDONED and abandoned.started_at is None
