@@ -92,9 +92,13 @@ class Orchestrator:
                 if session.connected and session.channel_name:
                     outbox.append((session.channel_name, {"type": "orchestrator.restarted"}))
             live.filter(connected=True).update(connected=False, disconnected_at=now)
-            unfinished = Execution.objects.filter(
-                workspace__project_id=self.project_id, state__in=[State.QUEUED, State.ASSIGNED]
-            ).select_related("step")
+            unfinished = (
+                Execution.objects.filter(
+                    workspace__project_id=self.project_id, state__in=[State.QUEUED, State.ASSIGNED]
+                )
+                .select_related("step")
+                .order_by("created_at", "id")
+            )
             for execution in unfinished:
                 if execution.state == State.QUEUED:
                     self._add_pending(execution)
@@ -368,7 +372,7 @@ class Orchestrator:
         queued = Execution.objects.filter(
             workspace__project_id=self.project_id, state=State.QUEUED
         ).exclude(id__in=list(self.pending))
-        for execution in queued.select_related("step"):
+        for execution in queued.select_related("step").order_by("created_at", "id"):
             self._add_pending(execution)
 
     # --- executions ------------------------------------------------------------------------
@@ -647,10 +651,10 @@ class Orchestrator:
         if not available:
             return
         assigned: dict[str, list[str]] = defaultdict(list)
-        candidates = sorted(
-            self.pending.values(), key=lambda p: (p.execute_after or p.created_at, p.created_at)
-        )
-        for pending in candidates:
+        # ``pending`` holds executions in the order they were queued, oldest first.
+        for pending in list(self.pending.values()):
+            if not available:
+                break
             if pending.execute_after and pending.execute_after > now:
                 continue
             if self.workspaces.get(pending.workspace_id, ("", "active"))[1] != "active":
@@ -658,9 +662,7 @@ class Orchestrator:
             eligible = [
                 s
                 for s in available
-                if s.workspace_id == pending.workspace_id
-                and pending.target_key in s.targets
-                and s.has_capacity()
+                if s.workspace_id == pending.workspace_id and pending.target_key in s.targets
             ]
             if not eligible:
                 continue
@@ -671,6 +673,8 @@ class Orchestrator:
             self.known_parents.add(pending.id)
             assigned[session.id].append(pending.id)
             outbox.append((session.channel, _execute(pending)))
+            if not session.has_capacity():
+                available.remove(session)
         for session_id, ids in assigned.items():
             stored = []
             for execution_id in ids:
