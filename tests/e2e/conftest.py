@@ -22,6 +22,21 @@ def worker(server):
 
 
 @pytest.fixture
+def start_worker():
+    """Start workers for a test; whatever the test's outcome, they are killed afterwards."""
+    started: list[Worker] = []
+
+    def start(server: Server, *modules: str, **options) -> Worker:
+        worker = Worker(server, *(modules or MODULES), **options)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()
+
+
+@pytest.fixture
 def fresh_server(tmp_path):
     server = Server(tmp_path / "server").start()
     yield server

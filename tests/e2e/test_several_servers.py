@@ -7,8 +7,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import MODULES
-from tests.processes import Server, Worker
+from tests.processes import Server
 
 pytestmark = pytest.mark.e2e
 
@@ -45,26 +44,20 @@ def pair(tmp_path):
     first.close()
 
 
-def test_a_run_submitted_to_one_server_runs_on_a_worker_of_another(pair):
+def test_a_run_submitted_to_one_server_runs_on_a_worker_of_another(pair, start_worker):
     first, second = pair
-    worker = Worker(second, *MODULES)
-    try:
-        run_id = first.submit(APP, "nested", 1)
-        result = first.result(run_id, wait=30)
-        assert result["status"] == "succeeded", (result, worker.output())
-        assert result["result"]["value"]["data"] == 25
-    finally:
-        worker.kill()
+    worker = start_worker(second)
+    run_id = first.submit(APP, "nested", 1)
+    result = first.result(run_id, wait=30)
+    assert result["status"] == "succeeded", (result, worker.output())
+    assert result["result"]["value"]["data"] == 25
 
 
-def test_another_server_takes_over_when_the_orchestrating_one_dies(pair):
+def test_another_server_takes_over_when_the_orchestrating_one_dies(pair, start_worker):
     first, second = pair
-    worker = Worker(second, *MODULES)
-    try:
-        assert second.result(second.submit(APP, "nested", 1), wait=30)["status"] == "succeeded"
-        first.stop(signal.SIGKILL)
-        run_id = second.submit(APP, "nested", 2)
-        result = second.result(run_id, wait=30)
-        assert result["status"] == "succeeded", (result, worker.output())
-    finally:
-        worker.kill()
+    worker = start_worker(second)
+    assert second.result(second.submit(APP, "nested", 1), wait=30)["status"] == "succeeded"
+    first.stop(signal.SIGKILL)
+    run_id = second.submit(APP, "nested", 2)
+    result = second.result(run_id, wait=30)
+    assert result["status"] == "succeeded", (result, worker.output())
