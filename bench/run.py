@@ -66,18 +66,29 @@ def _serve(env):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     worker = None
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for(lambda: httpx.get(f"{base}/api/discover").status_code == 200)
         cli_env = {**env, "COFLUX_HOST": f"127.0.0.1:{port}"}
-        subprocess.run(["coflux", "manifests", "register", "bench.workloads"], env=cli_env,
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["coflux", "manifests", "register", "bench.workloads"],
+            env=cli_env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         worker = subprocess.Popen(
             ["coflux", "worker", "--concurrency", "8", "bench.workloads"],
-            cwd=ROOT, env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=cli_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = httpx.Client(base_url=f"{base}/api/projects/default", timeout=120)
         run(client, "single")  # warm up: the worker is connected and its executors forked
@@ -106,8 +117,10 @@ def _wait_for(check, timeout: float = 30.0) -> None:
 
 def run(client: httpx.Client, target: str, *arguments) -> tuple[dict, float]:
     started = time.perf_counter()
-    response = client.post("/workspaces/default/runs", json={
-        "module": "bench.workloads", "target": target, "arguments": list(arguments)})
+    response = client.post(
+        "/workspaces/default/runs",
+        json={"module": "bench.workloads", "target": target, "arguments": list(arguments)},
+    )
     response.raise_for_status()
     run_id = response.json()["run_id"]
     result = client.get(f"/runs/{run_id}/result", params={"wait": 60}).json()
@@ -145,12 +158,16 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=200)
     args = parser.parse_args()
     rows = [(db, measure(db, args.fan_out, args.sequential)) for db in args.databases.split(",")]
-    print(f"| database | fan-out {args.fan_out} (tasks/s) | sequential {args.sequential} "
-          "(ms/call) | single run (ms, median of 20) |")
+    print(
+        f"| database | fan-out {args.fan_out} (tasks/s) | sequential {args.sequential} "
+        "(ms/call) | single run (ms, median of 20) |"
+    )
     print("|---|---|---|---|")
     for db, figures in rows:
-        print(f"| {db} | {figures['fan_out']:.0f} | {figures['sequential']:.2f} | "
-              f"{figures['single']:.1f} |")
+        print(
+            f"| {db} | {figures['fan_out']:.0f} | {figures['sequential']:.2f} | "
+            f"{figures['single']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

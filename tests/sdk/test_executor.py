@@ -9,12 +9,14 @@ import os
 import select
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from coflux import Execution
+from coflux import Execution, workdir
+from coflux.pipe import BlockingPipe
 from coflux.serialization import deserialize, serialize
 from coflux.zygote import Zygote
 
@@ -92,13 +94,16 @@ class Executor:
 
     def __init__(self, zygote: Zygote, module: str) -> None:
         self.module = module
-        self.pid, self.connection = zygote.fork()
+        self.pid, sock = zygote.fork()
+        self.pipe = BlockingPipe(sock)
         self.exit_fd = os.pidfd_open(self.pid)
         self.logs: list[list[Any]] = []
+        self.directory = ""
+        """Where the next execution will run, as the last ``ready`` said."""
 
     def receive(self) -> dict[str, Any]:
-        assert self.connection.poll(REPLY_TIMEOUT), "no message from the executor"
-        return self.connection.recv()
+        assert self.pipe.poll(REPLY_TIMEOUT), "no message from the executor"
+        return self.pipe.recv()
 
     def next(self, kind: str) -> dict[str, Any]:
         """The next message other than logs, which are collected on the way."""
@@ -111,7 +116,7 @@ class Executor:
             return message
 
     def send(self, message: dict[str, Any]) -> None:
-        self.connection.send(message)
+        self.pipe.send(message)
 
     def execute(self, target: str, *arguments: Any, execution: str = "R1:1:1") -> None:
         self.send(
@@ -132,8 +137,11 @@ class Executor:
         return bool(select.select([self.exit_fd], [], [], timeout)[0])
 
     def result(self) -> dict[str, Any]:
+        """The next result; the process then cleans up and says ``ready`` again."""
         result = self.next("result")["result"]
-        assert self.exited(), "the executor did not exit after its result"
+        ready = self.next("ready")
+        assert ready["pid"] == self.pid
+        self.directory = ready["directory"]
         return result
 
     def value(self) -> Any:
@@ -144,8 +152,12 @@ class Executor:
     def close(self) -> None:
         if not self.exited(0):
             os.kill(self.pid, signal.SIGKILL)
+            self.exited()
         os.close(self.exit_fd)
-        self.connection.close()
+        self.pipe.close()
+        # As the worker's pool does for a process it kills.
+        if self.directory:
+            workdir.remove(self.directory)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +186,10 @@ def start(zygote: Zygote, flows: str) -> Iterator[Any]:
         process = Executor(zygote, flows)
         started.append(process)
         ready = process.receive()
+        directory = ready.pop("directory")
         assert ready == {"type": "ready", "version": "0.1.0", "pid": process.pid}
+        assert os.path.isdir(directory) and not os.listdir(directory)
+        process.directory = directory
         return process
 
     yield start
@@ -188,7 +203,7 @@ def test_the_zygote_imported_the_modules_and_this_process_did_not(zygote, flows)
 
 def test_an_executor_that_gets_no_work_exits_when_the_worker_goes(start):
     process = start()
-    process.connection.close()
+    process.pipe.close()
     assert process.exited()
 
 
@@ -222,11 +237,45 @@ def test_it_runs_async_targets(start):
 
 def test_each_execution_gets_a_fresh_working_directory_removed_afterwards(start):
     process = start()
-    process.execute("where")
+    directories = []
+    for n in (1, 2):
+        announced = process.directory
+        process.execute("where", execution=f"R1:{n}:1")
+        directories.append(process.value())
+        assert directories[-1] == announced
 
-    directory = process.value()
-    assert directory != os.getcwd()
-    assert not os.path.exists(directory)
+    first, second = directories
+    assert first != second
+    assert os.getcwd() not in directories
+    # Removed once the result is on its way.
+    deadline = time.monotonic() + REPLY_TIMEOUT
+    while (os.path.exists(first) or os.path.exists(second)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not os.path.exists(first) and not os.path.exists(second)
+
+
+def test_an_executor_runs_one_execution_after_another(start):
+    process = start()
+    for n in (1, 2, 3):
+        process.execute("double", n, execution=f"R1:{n}:1")
+        assert process.value() == n * 2
+    assert not process.exited(0)
+
+
+def test_an_executor_started_for_one_execution_exits_after_it(flows):
+    zygote = Zygote([flows], reuse=False)
+    try:
+        zygote.manifest()
+        process = Executor(zygote, flows)
+        try:
+            assert process.receive()["type"] == "ready"
+            process.execute("double", 2)
+            assert deserialize(process.next("result")["result"]["value"]) == 4
+            assert process.exited()
+        finally:
+            process.close()
+    finally:
+        zygote.close()
 
 
 def test_errors_carry_type_message_user_frames_and_retryability(start, flows):

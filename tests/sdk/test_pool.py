@@ -51,6 +51,9 @@ class Recorder:
     def on_exit(self, process: ExecutorProcess) -> None:
         self.exits.append(process)
 
+    def readies(self) -> list[dict[str, Any]]:
+        return [message for _, message in self.messages if message["type"] == "ready"]
+
     def results(self) -> dict[str, Any]:
         return {
             message["execution"]: deserialize(message["result"]["value"])
@@ -81,11 +84,13 @@ def execute(execution: str, flows: str, target: str, *arguments: Any) -> dict[st
     }
 
 
-def run_pool(flows: str, scenario: Callable[[ExecutorPool, Recorder], Any]) -> Recorder:
+def run_pool(
+    flows: str, scenario: Callable[[ExecutorPool, Recorder], Any], *, reuse: bool = True
+) -> Recorder:
     recorder = Recorder()
 
     async def main() -> None:
-        zygote = Zygote([flows])
+        zygote = Zygote([flows], reuse=reuse)
         zygote.manifest()
         pool = ExecutorPool(
             zygote,
@@ -104,7 +109,28 @@ def run_pool(flows: str, scenario: Callable[[ExecutorPool, Recorder], Any]) -> R
     return recorder
 
 
-def test_each_process_runs_one_execution_and_the_pool_is_topped_up(flows):
+def test_a_process_takes_the_next_execution_once_it_says_ready_again(flows):
+    used: list[ExecutorProcess] = []
+
+    async def scenario(pool: ExecutorPool, recorder: Recorder) -> None:
+        await until(lambda: pool.take() is not None)
+        process = pool.take()
+        for n in range(3):
+            pool.assign(process, execute(f"R1:{n}:1", flows, "inc", n))
+            assert pool.take() is not process
+            used.append(process)
+            await until(lambda count=n + 1: len(recorder.results()) == count)
+            await until(lambda: process.ready and process.idle)
+
+    recorder = run_pool(flows, scenario)
+
+    assert recorder.results() == {"R1:0:1": 1, "R1:1:1": 2, "R1:2:1": 3}
+    assert not recorder.exits
+    readies = [message["pid"] for message in recorder.readies()]
+    assert readies.count(used[0].pid) == 4
+
+
+def test_fresh_executors_run_one_execution_each_and_the_pool_is_topped_up(flows):
     async def scenario(pool: ExecutorPool, recorder: Recorder) -> None:
         await until(lambda: pool.take() is not None)
         for n in range(3):
@@ -113,14 +139,14 @@ def test_each_process_runs_one_execution_and_the_pool_is_topped_up(flows):
             pool.assign(process, execute(f"R1:{n}:1", flows, "inc", n))
             pool.fill(2)
         await until(lambda: len(recorder.results()) == 3 and len(recorder.exits) == 3)
+        await until(lambda: len(recorder.readies()) >= 5)
 
-    recorder = run_pool(flows, scenario)
+    recorder = run_pool(flows, scenario, reuse=False)
 
     assert recorder.results() == {"R1:0:1": 1, "R1:1:1": 2, "R1:2:1": 3}
     pids = {process.pid for process in recorder.exits}
     assert len(pids) == 3
-    ready = [message for _, message in recorder.messages if message["type"] == "ready"]
-    assert len(ready) >= 5
+    assert len(recorder.readies()) >= 5
 
 
 def test_a_killed_process_is_reported_with_its_execution(flows):
@@ -137,3 +163,36 @@ def test_a_killed_process_is_reported_with_its_execution(flows):
     [exited] = recorder.exits
     assert exited.execution == "R1:1:1"
     assert not recorder.results()
+
+
+def test_a_killed_process_is_not_handed_out_even_if_it_said_ready(flows):
+    async def scenario(pool: ExecutorPool, recorder: Recorder) -> None:
+        await until(lambda: pool.take() is not None)
+        process = pool.take()
+        pool.kill(process)
+        assert process.ready
+        assert pool.take() is not process
+        await until(lambda: recorder.exits)
+
+    recorder = run_pool(flows, scenario)
+
+    assert not recorder.exits[0].idle
+
+
+def test_a_busy_executor_does_not_block_the_pool(flows):
+    """Messages an executor does not read yet wait in the pool's buffer, not in the loop."""
+
+    async def scenario(pool: ExecutorPool, recorder: Recorder) -> None:
+        await until(lambda: pool.take() is not None)
+        process = pool.take()
+        pool.assign(process, execute("R1:1:1", flows, "hang"))
+        filler = {"type": "resolved", "execution": "R1:1:1", "target": "x", "result": {}}
+        started = asyncio.get_running_loop().time()
+        for _ in range(200):
+            pool.send(process, {**filler, "padding": "x" * 65536})
+        assert asyncio.get_running_loop().time() - started < 5
+        assert process.outgoing
+        pool.kill(process)
+        await until(lambda: recorder.exits)
+
+    run_pool(flows, scenario)

@@ -22,9 +22,8 @@ from .serialization import deserialize, serialize
 
 if TYPE_CHECKING:
     from .capture import LogBuffer
+    from .outgoing import Outgoing
     from .targets import Target
-
-Send = Callable[[dict[str, Any]], None]
 
 _current: ExecutionContext | None = None
 
@@ -40,10 +39,11 @@ def activate(context: ExecutionContext | None) -> None:
 
 
 class ExecutionContext:
-    def __init__(self, execution_id: str, send: Send, logs: LogBuffer) -> None:
+    def __init__(self, execution_id: str, outgoing: Outgoing, logs: LogBuffer) -> None:
         self.execution_id = execution_id
         self.logs = logs
-        self._send = send
+        self._outgoing = outgoing
+        self._send = outgoing.send
         self._changed = threading.Condition()
         self._next_ref = 0
         self._ids: dict[str, str] = {}
@@ -73,7 +73,7 @@ class ExecutionContext:
                 "target": target.name,
                 "target_type": target.type,
                 "arguments": encoded,
-                "options": target.definition["options"],
+                "options": target.options,
                 "group": group,
                 "wait": wait,
             }
@@ -82,8 +82,8 @@ class ExecutionContext:
 
     def id_for(self, ref: str) -> str:
         """The ID the server gave the call submitted as ``ref``; waits for the reply."""
+        self._block_until(lambda: ref in self._ids or ref in self._submit_errors)
         with self._changed:
-            self._changed.wait_for(lambda: ref in self._ids or ref in self._submit_errors)
             if ref in self._ids:
                 return self._ids[ref]
             raise ExecutionError(self._submit_errors[ref])
@@ -94,8 +94,8 @@ class ExecutionContext:
             known = target_id in self._results
         # Reading a result the server already pushed still records the dependency.
         self._wait_message(target_id, reply=not known)
+        self._block_until(lambda: target_id in self._results)
         with self._changed:
-            self._changed.wait_for(lambda: target_id in self._results)
             result = self._results[target_id]
         return self._outcome(target_id, result)
 
@@ -107,9 +107,9 @@ class ExecutionContext:
             ask = not known and target_id not in self._asked and bool(timeout)
         if known or ask:
             self._wait_message(target_id, reply=ask)
+        if timeout:
+            self._block_until(lambda: target_id in self._results, timeout)
         with self._changed:
-            if timeout:
-                self._changed.wait_for(lambda: target_id in self._results, timeout)
             result = self._results.get(target_id)
         if result is None:
             return default
@@ -122,6 +122,15 @@ class ExecutionContext:
         self._send(
             {"type": "wait", "execution": self.execution_id, "targets": [target_id], "reply": reply}
         )
+
+    def _block_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> None:
+        """Wait for a reply; held messages (see ``coflux.outgoing``) are sent first."""
+        with self._changed:
+            if predicate():
+                return
+        self._outgoing.flush()
+        with self._changed:
+            self._changed.wait_for(predicate, timeout)
 
     @staticmethod
     def _outcome(target_id: str, result: dict[str, Any]) -> Any:
@@ -161,6 +170,8 @@ class ExecutionContext:
             else:
                 return
             self._changed.notify_all()
+        if kind != "resolved":
+            self._outgoing.answered()
 
 
 def _log_value(value: Any) -> dict[str, Any]:

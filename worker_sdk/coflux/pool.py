@@ -1,9 +1,14 @@
 """Warm executor processes, managed from the worker's event loop.
 
 Processes are forked by the zygote (``coflux.zygote``), which holds the user's modules already
-imported. Each process runs one execution and exits; the pool keeps enough idle ones started
-to take the next. Pipes, and each process's exit (through a pidfd, where the OS has them), are
-watched with ``loop.add_reader``: no thread per process.
+imported. A process runs one execution at a time: it is ready when it says ``ready``, busy from
+``assign`` until its ``result`` arrives, and ready again when it says so once more (a process
+that runs only one execution, or one that retires, exits instead). Killed processes are never
+handed out again, and the working directory a process leaves behind is removed; the pool keeps
+enough idle ones started to take the next executions.
+Pipes, and each process's exit (through a pidfd, where the OS has them), are watched with
+``loop.add_reader``: no thread per process. Nothing here blocks the loop: pipes are read and
+written without blocking, and what a busy executor cannot take yet waits in a buffer.
 """
 
 from __future__ import annotations
@@ -13,29 +18,57 @@ import concurrent.futures
 import contextlib
 import os
 import signal
+import socket
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
+from .pipe import Decoder, encode
+from .workdir import is_working_directory, remove
 from .zygote import Zygote
 
-Started = tuple[int, Connection]
+Started = tuple[int, socket.socket]
+_READ_SIZE = 1 << 16
 
 
 class ExecutorProcess:
     """One executor process and the worker's end of its pipe."""
 
-    def __init__(self, pid: int, connection: Connection) -> None:
+    def __init__(self, pid: int, sock: socket.socket) -> None:
         self.pid = pid
-        self.connection = connection
+        sock.setblocking(False)
+        self.socket = sock
+        self.fd = sock.fileno()
         self.exit_fd = _pidfd(pid)
+        self.decoder = Decoder()
+        self.outgoing = bytearray()
+        self.writing = False
         self.ready = False
+        self.directory: str | None = None
         self.execution: str | None = None
+        self.finished = False
+        self.killed = False
         self.exited = False
 
     @property
     def idle(self) -> bool:
-        return self.execution is None and not self.exited
+        """Ready for an execution, or about to be (starting up)."""
+        return self.execution is None and not (self.finished or self.killed or self.exited)
+
+    def note(self, message: dict[str, Any]) -> None:
+        """Follow the process's state through a message it sent.
+
+        A process that is kept says ``ready`` right after its ``result``; until then it counts
+        as finished, which is what it stays if it exits instead.
+        """
+        kind = message.get("type")
+        if kind == "ready":
+            self.ready = True
+            self.finished = False
+            if is_working_directory(message.get("directory")):
+                self.directory = message["directory"]
+        elif kind == "result" and message.get("execution") == self.execution:
+            self.execution = None
+            self.finished = True
 
 
 def _pidfd(pid: int) -> int | None:
@@ -69,6 +102,7 @@ class ExecutorPool:
         self._starting: set[concurrent.futures.Future[Started]] = set()
         self._helper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="coflux-pool")
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._unflushed: set[ExecutorProcess] = set()
 
     async def start(self, count: int) -> None:
         """Start the first processes; a failure goes to ``on_failure``, as any later one."""
@@ -95,15 +129,28 @@ class ExecutorPool:
 
     def assign(self, process: ExecutorProcess, message: dict[str, Any]) -> None:
         process.execution = message["execution"]
+        process.ready = False
         self.send(process, message)
 
     def send(self, process: ExecutorProcess, message: dict[str, Any]) -> None:
-        # A process that died is reported by its exit watch; nothing to do here.
-        with contextlib.suppress(OSError):
-            process.connection.send(message)
+        """Queue a message; never blocks.
+
+        Messages queued for a process while the loop handles one batch of events are written
+        together once it is done (one system call, one wake-up of the executor); what the
+        process cannot take yet waits until its pipe is writable.
+        """
+        if process.exited:
+            return
+        process.outgoing += encode(message)
+        if process.writing:
+            return
+        if not self._unflushed:
+            self._require_loop().call_soon(self._flush)
+        self._unflushed.add(process)
 
     def kill(self, process: ExecutorProcess) -> None:
         """Kill the process and everything it started in its process group."""
+        process.killed = True
         if not process.exited:
             _kill(process.pid)
 
@@ -115,9 +162,11 @@ class ExecutorPool:
         for process in list(self._processes):
             self._forget(process)
             _kill(process.pid)
-        for pid, connection in started:
+            if process.directory is not None:
+                remove(process.directory)
+        for pid, sock in started:
             _kill(pid)
-            connection.close()
+            sock.close()
         self._zygote.close()
 
     # --- internals -----------------------------------------------------------------------
@@ -138,38 +187,86 @@ class ExecutorPool:
         process = ExecutorProcess(*future.result())
         self._processes.add(process)
         loop = self._require_loop()
-        loop.add_reader(process.connection.fileno(), self._readable, process)
+        loop.add_reader(process.fd, self._readable, process)
         if process.exit_fd is not None:
             loop.add_reader(process.exit_fd, self._exited, process)
 
     def _readable(self, process: ExecutorProcess) -> None:
-        try:
-            while process.connection.poll():
-                message = process.connection.recv()
-                if message.get("type") == "ready":
-                    process.ready = True
+        if self._receive(process):
+            return
+        # Its end is closed. Its exit is reported by the exit watch, or now if there is none.
+        with contextlib.suppress(OSError, ValueError):
+            self._require_loop().remove_reader(process.fd)
+        if process.exit_fd is None:
+            self._exited(process)
+
+    def _receive(self, process: ExecutorProcess) -> bool:
+        """Handle what the process has sent; ``False`` once its end of the pipe is closed."""
+        while True:
+            if process.socket.fileno() < 0:
+                return False
+            try:
+                data = process.socket.recv(_READ_SIZE)
+            except BlockingIOError:
+                return True
+            except OSError:
+                data = b""
+            if not data:
+                return False
+            for message in process.decoder.feed(data):
+                process.note(message)
                 self._on_message(process, message)
-        except (EOFError, OSError):
-            self._require_loop().remove_reader(process.connection.fileno())
-            if process.exit_fd is None:
-                self._exited(process)
+            if len(data) < _READ_SIZE:
+                return True
+
+    def _flush(self) -> None:
+        unflushed, self._unflushed = self._unflushed, set()
+        for process in unflushed:
+            self._writable(process)
+
+    def _writable(self, process: ExecutorProcess) -> None:
+        if process.exited:
+            return
+        try:
+            sent = process.socket.send(process.outgoing)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            # A process that died is reported by its exit watch; nothing to do here.
+            sent = len(process.outgoing)
+        del process.outgoing[:sent]
+        if process.outgoing and not process.writing:
+            process.writing = True
+            self._require_loop().add_writer(process.fd, self._writable, process)
+        elif not process.outgoing and process.writing:
+            process.writing = False
+            self._require_loop().remove_writer(process.fd)
 
     def _exited(self, process: ExecutorProcess) -> None:
         if process.exited:
             return
+        # Marked first, so that a ``ready`` it sent before exiting does not get it work.
+        process.exited = True
         # Read what it sent before exiting (its result, usually) before reporting the exit.
-        with contextlib.suppress(EOFError, OSError):
-            while process.connection.poll():
-                self._on_message(process, process.connection.recv())
+        self._receive(process)
         self._forget(process)
+        if process.directory is not None:
+            # Left behind by a process that was killed (one that exits removes its own).
+            with contextlib.suppress(RuntimeError):
+                self._helper.submit(remove, process.directory)
         self._on_exit(process)
 
     def _forget(self, process: ExecutorProcess) -> None:
         loop = self._require_loop()
         process.exited = True
         with contextlib.suppress(OSError, ValueError):
-            loop.remove_reader(process.connection.fileno())
-        process.connection.close()
+            loop.remove_reader(process.fd)
+        with contextlib.suppress(OSError, ValueError):
+            loop.remove_writer(process.fd)
+        process.outgoing.clear()
+        process.writing = False
+        self._unflushed.discard(process)
+        process.socket.close()
         if process.exit_fd is not None:
             loop.remove_reader(process.exit_fd)
             os.close(process.exit_fd)

@@ -273,5 +273,8 @@ def decode(text: str | bytes, allowed: frozenset[str] | None = None) -> dict[str
     return validate(message, allowed)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))
+    return _ENCODER.encode(message)

@@ -132,6 +132,11 @@ class Target(Generic[P, T]):
         return self._retries
 
     @property
+    def options(self) -> dict[str, Any]:
+        """The normalised options sent with each call (shared: do not modify)."""
+        return self._options
+
+    @property
     def definition(self) -> dict[str, Any]:
         """The JSON definition declared to the server (a copy)."""
         return {

@@ -35,6 +35,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from . import protocol
 from .discovery import DiscoveryError, declarations
 from .pool import ExecutorPool, ExecutorProcess
+from .sending import Sender
 from .version import __version__
 from .zygote import Zygote
 
@@ -45,10 +46,24 @@ WELCOME_TIMEOUT = 30.0
 ACK_GRACE = 5.0
 """How long a stopping worker waits for the server to acknowledge its last results."""
 MAX_WARM = 4
+LINGER = {"started": 0.002, "log": 0.05, "heartbeat": 0.05, "wait": 0.05}
+"""How long a message nobody waits for may wait to share a write with others (see ``_send``).
+
+``started`` marks the execution as running on the server, so it lingers only briefly; a wait
+that wants no reply only records a dependency, so it can wait for the caller's next call.
+"""
 MAX_QUEUED_LOGS = 10_000
 FATAL_ERRORS = frozenset(
     {"session_invalid", "project_not_found", "workspace_mismatch", "version_mismatch"}
 )
+
+
+def _linger(message: dict[str, Any]) -> float:
+    """How long a message may wait; nothing waits for new work, results or awaited replies."""
+    kind = message["type"]
+    if kind == "wait" and message["reply"]:
+        return 0.0
+    return LINGER.get(kind, 0.0)
 
 
 def _queued_offline(message: dict[str, Any]) -> bool:
@@ -70,7 +85,13 @@ class _Execution:
     message: dict[str, Any]
     process: ExecutorProcess | None = None
     submits: dict[str, dict[str, Any]] = field(default_factory=dict)
-    waits: list[dict[str, Any]] = field(default_factory=list)
+    waits: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Waits still unresolved, by a number in order; ``waiting`` indexes them by target."""
+    waiting: dict[str, list[int]] = field(default_factory=dict)
+    children: set[str] = field(default_factory=set)
+    """Executions it submitted: the server pushes their results to it when they end."""
+    resolved: set[str] = field(default_factory=set)
+    """Executions whose results were passed on to it."""
     timer: asyncio.TimerHandle | None = None
 
 
@@ -86,12 +107,14 @@ def run_worker(
     drain_timeout: float = 120.0,
     secure: bool = False,
     token: str | None = None,
+    fresh_executors: bool = False,
 ) -> None:
     """Run a worker until it is stopped by a signal; raise ``WorkerError`` on a fatal error.
 
     Modules are imported relative to the current directory, as with ``python -m``.
     ``concurrency`` 0 means unlimited; ``drain_timeout`` 0 waits for running executions
-    without limit.
+    without limit. ``fresh_executors`` runs each execution in a newly forked process instead
+    of reusing executor processes.
     """
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -104,6 +127,7 @@ def run_worker(
         session=session,
         drain_timeout=drain_timeout,
         token=token,
+        fresh_executors=fresh_executors,
     )
     asyncio.run(worker.run())
 
@@ -135,6 +159,7 @@ class Worker:
         session: str | None,
         drain_timeout: float,
         token: str | None,
+        fresh_executors: bool = False,
     ) -> None:
         self._url = url
         self._workspace = workspace
@@ -144,6 +169,7 @@ class Worker:
         self._session = session
         self._drain_timeout = drain_timeout
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._fresh_executors = fresh_executors
         self._warm = min(concurrency, MAX_WARM) if concurrency > 0 else MAX_WARM
         self._targets: list[dict[str, Any]] = []
         self._executions: dict[str, _Execution] = {}
@@ -151,6 +177,7 @@ class Worker:
         self._results: dict[str, dict[str, Any]] = {}
         self._refs: dict[str, tuple[str, str]] = {}
         self._ref_counter = 0
+        self._wait_counter = 0
         self._outbox: collections.deque[dict[str, Any]] = collections.deque()
         self._connected: ClientConnection | None = None
         self._draining = False
@@ -159,6 +186,7 @@ class Worker:
         self._pool: ExecutorPool | None = None
         self._welcomed = False
         self._shutdown: asyncio.Task[None] | None = None
+        self._lingering: asyncio.TimerHandle | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -167,7 +195,9 @@ class Worker:
         self._wakeup = asyncio.Event()
         self._changed = asyncio.Event()
         self._done = asyncio.Event()
-        zygote = await loop.run_in_executor(None, Zygote, self._modules)
+        zygote = await loop.run_in_executor(
+            None, lambda: Zygote(self._modules, reuse=not self._fresh_executors)
+        )
         self._pool = ExecutorPool(
             zygote,
             on_message=self._from_executor,
@@ -259,6 +289,9 @@ class Worker:
                     additional_headers=self._headers,
                     max_size=protocol.MAX_MESSAGE_BYTES,
                     open_timeout=10,
+                    # Frames are small JSON (large values go to the blob store): compressing
+                    # each one would cost both ends more CPU than it saves.
+                    compression=None,
                 ) as websocket:
                     await self._converse(websocket)
             except InvalidStatus as exc:
@@ -329,8 +362,8 @@ class Worker:
         self._outbox.extend(self._results.values())
         for execution in self._executions.values():
             self._outbox.extend(execution.submits.values())
-            self._outbox.extend(execution.waits)
-        self._wakeup.set()
+            self._outbox.extend(execution.waits.values())
+        self._flush()
 
     async def _read(self, websocket: ClientConnection) -> None:
         async for text in websocket:
@@ -345,11 +378,10 @@ class Worker:
                 log.exception("failed to handle %s message", message["type"])
 
     async def _write(self, websocket: ClientConnection) -> None:
+        sender = Sender(websocket)
         while True:
             self._wakeup.clear()
-            while self._outbox:
-                await websocket.send(protocol.encode(self._outbox[0]))
-                self._outbox.popleft()
+            await sender.send_all(self._outbox)
             await self._wakeup.wait()
 
     async def _heartbeat(self) -> None:
@@ -358,12 +390,33 @@ class Worker:
             self._send({"type": "heartbeat", "executions": list(self._executions)})
 
     def _send(self, message: dict[str, Any]) -> None:
+        """Queue a message for the server.
+
+        Messages nobody waits for (``started``, logs, heartbeats, waits that want no reply)
+        linger a little (``LINGER``), so that they usually leave with the next urgent one: the
+        server then applies them in the same tick (one transaction) instead of one of their own.
+        """
         if self._connected is None:
             if not _queued_offline(message):
                 return
             if message["type"] == "log" and len(self._outbox) >= MAX_QUEUED_LOGS:
                 return
         self._outbox.append(message)
+        linger = _linger(message)
+        if not linger:
+            self._flush()
+        elif not self._wakeup.is_set():
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + linger
+            if self._lingering is None or self._lingering.when() > deadline:
+                if self._lingering is not None:
+                    self._lingering.cancel()
+                self._lingering = loop.call_at(deadline, self._flush)
+
+    def _flush(self) -> None:
+        if self._lingering is not None:
+            self._lingering.cancel()
+            self._lingering = None
         self._wakeup.set()
 
     # --- messages from the server --------------------------------------------------------
@@ -403,6 +456,8 @@ class Worker:
         execution = self._executions.get(execution_id)
         if execution is not None and execution.process is not None:
             execution.submits.pop(message["ref"], None)
+            if message["type"] == "submitted":
+                execution.children.add(message["execution"])
             self._pool_send(execution.process, {**message, "ref": ref})
 
     def _resolved(self, message: dict[str, Any]) -> None:
@@ -410,7 +465,9 @@ class Worker:
         if execution is None or execution.process is None:
             return
         target = message["target"]
-        execution.waits = [wait for wait in execution.waits if target not in wait["targets"]]
+        execution.resolved.add(target)
+        for number in execution.waiting.pop(target, ()):
+            execution.waits.pop(number, None)
         self._pool_send(execution.process, message)
 
     def _error(self, message: dict[str, Any]) -> None:
@@ -437,6 +494,20 @@ class Worker:
     def _pool_send(self, process: ExecutorProcess, message: dict[str, Any]) -> None:
         self._require_pool().send(process, message)
 
+    def _wanted_idle(self) -> int:
+        """Idle processes wanted: one per queued execution, plus some spare ones.
+
+        With a concurrency limit, reused processes are never more than ``concurrency`` in all
+        (more would only sit idle); processes that run one execution each may be ``warm`` more,
+        so that a replacement is ready when one exits.
+        """
+        wanted = len(self._queue) + (0 if self._draining else self._warm)
+        if self._concurrency <= 0:
+            return wanted
+        busy = len(self._executions) - len(self._queue)
+        limit = self._concurrency + (self._warm if self._fresh_executors else 0)
+        return max(0, min(wanted, limit - busy))
+
     def _dispatch(self) -> None:
         """Hand queued executions to ready processes, then top the pool up."""
         pool = self._require_pool()
@@ -455,7 +526,7 @@ class Worker:
             timeout_ms = execution.message.get("timeout_ms") or 0
             if timeout_ms > 0:
                 execution.timer = loop.call_later(timeout_ms / 1000, self._timed_out, execution_id)
-        pool.fill((0 if self._draining else self._warm) + len(self._queue))
+        pool.fill(self._wanted_idle())
 
     def _from_executor(self, process: ExecutorProcess, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -467,10 +538,12 @@ class Worker:
                 return
             self._dispatch()
             return
-        execution = self._executions.get(process.execution or "")
-        if execution is None:
+        # Messages name their execution; one of an execution this process no longer runs (sent
+        # by a thread the user left behind) is dropped.
+        execution_id = message.get("parent" if kind == "submit" else "execution")
+        execution = self._executions.get(execution_id) if isinstance(execution_id, str) else None
+        if execution is None or execution.process is not process:
             return
-        execution_id = execution.message["execution"]
         if kind == "submit":
             self._ref_counter += 1
             ref = str(self._ref_counter)
@@ -479,18 +552,38 @@ class Worker:
             self._refs[ref] = (execution_id, message["ref"])
             self._send(outgoing)
         elif kind == "wait":
-            outgoing = {**message, "execution": execution_id}
-            if message.get("reply"):
-                execution.waits.append(outgoing)
-            self._send(outgoing)
+            self._wait(execution, {**message, "execution": execution_id})
         elif kind == "log":
             self._send({**message, "execution": execution_id})
         elif kind == "result":
             self._finish(execution_id, message["result"])
 
+    def _wait(self, execution: _Execution, message: dict[str, Any]) -> None:
+        """Pass on a wait; one that asks for a reply is remembered until it is resolved.
+
+        A reply is not asked of the server for results that will reach the execution anyway:
+        those already passed on, and those of its children, which the server pushes to it when
+        they end. After a reconnect, a remembered wait is re-sent asking for a reply all the
+        same, in case a result was pushed while the connection was down.
+        """
+        targets = message["targets"]
+        if message["reply"]:
+            pending = [target for target in targets if target not in execution.resolved]
+            if pending:
+                self._wait_counter += 1
+                execution.waits[self._wait_counter] = message
+                for target in pending:
+                    execution.waiting.setdefault(target, []).append(self._wait_counter)
+            if all(target in execution.children for target in pending):
+                message = {**message, "reply": False}
+        self._send(message)
+
     def _executor_exited(self, process: ExecutorProcess) -> None:
-        if process.execution in self._executions:
-            self._finish(process.execution, {"type": "abandoned"})
+        execution_id = process.execution
+        if execution_id is not None:
+            execution = self._executions.get(execution_id)
+            if execution is not None and execution.process is process:
+                self._finish(execution_id, {"type": "abandoned"})
         self._dispatch()
 
     def _timed_out(self, execution_id: str) -> None:

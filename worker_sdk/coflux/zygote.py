@@ -3,7 +3,8 @@
 The worker's connection process must not import user code, yet each execution should start
 with the modules already imported. So a separate process imports them (and discovers their
 targets while at it), then waits for requests; each request carries one end of a fresh pipe and
-is answered by forking a child that runs ``executor.main`` on it. A fork is all an executor
+is answered by forking a child that runs ``executor.main`` on it, which keeps running executions
+one at a time until it is killed (or, with ``reuse`` off, after one). A fork is all an executor
 costs: unlike processes started through ``multiprocessing``'s fork server, the child does not
 re-run the parent's main script (the ``coflux`` command would import the whole CLI each time).
 
@@ -34,12 +35,13 @@ _PID = struct.Struct("!q")
 class Zygote:
     """The worker's handle on its zygote process."""
 
-    def __init__(self, modules: list[str]) -> None:
+    def __init__(self, modules: list[str], *, reuse: bool = True) -> None:
+        """``reuse`` False makes each executor run a single execution and exit."""
         context = multiprocessing.get_context("spawn")
         self._socket, theirs = socket.socketpair()
         receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_serve, args=(theirs, sender, modules), name="coflux-zygote"
+            target=_serve, args=(theirs, sender, modules, reuse), name="coflux-zygote"
         )
         self._process.start()
         theirs.close()
@@ -59,13 +61,19 @@ class Zygote:
             raise DiscoveryError(payload)
         return payload
 
-    def fork(self) -> tuple[int, Connection]:
-        """Start an executor process; returns its pid and the worker's end of its pipe."""
-        mine, theirs = multiprocessing.Pipe()
+    def fork(self) -> tuple[int, socket.socket]:
+        """Start an executor process; returns its pid and the worker's end of its pipe.
+
+        The pipe is a Unix socket carrying ``coflux.pipe`` messages.
+        """
+        mine, theirs = socket.socketpair()
         try:
             with self._lock:
                 socket.send_fds(self._socket, [b"f"], [theirs.fileno()])
                 reply = _receive_exactly(self._socket, _PID.size)
+        except BaseException:
+            mine.close()
+            raise
         finally:
             theirs.close()
         (pid,) = _PID.unpack(reply)
@@ -101,7 +109,7 @@ def _reap(*_: Any) -> None:
             pass
 
 
-def _serve(control: socket.socket, results: Connection, modules: list[str]) -> None:
+def _serve(control: socket.socket, results: Connection, modules: list[str], reuse: bool) -> None:
     """The zygote's main loop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -127,7 +135,7 @@ def _serve(control: socket.socket, results: Connection, modules: list[str]) -> N
             return
         pid = os.fork()
         if pid == 0:
-            _child(control, fds[0])
+            _child(control, fds[0], reuse)
         os.close(fds[0])
         try:
             control.sendall(_PID.pack(pid))
@@ -135,13 +143,13 @@ def _serve(control: socket.socket, results: Connection, modules: list[str]) -> N
             return
 
 
-def _child(control: socket.socket, fd: int) -> None:
+def _child(control: socket.socket, fd: int, reuse: bool) -> None:
     from . import executor
 
     control.close()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
     try:
-        executor.main(Connection(fd))
+        executor.main(socket.socket(fileno=fd), reuse=reuse)
     finally:
         os._exit(1)

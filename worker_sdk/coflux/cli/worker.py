@@ -72,6 +72,7 @@ class WorkerOptions:
     drain_timeout: float
     secure: bool
     token: str | None
+    fresh_executors: bool
 
 
 def serve(options: WorkerOptions, config: Config, register: bool) -> None:
@@ -125,6 +126,11 @@ def _serve_reloaded(options: WorkerOptions, config: Config, register: bool) -> N
     show_default=True,
     help="Seconds to let running work finish when stopping; 0 = no limit.",
 )
+@click.option(
+    "--fresh-executors",
+    is_flag=True,
+    help="Run each execution in a newly forked process instead of reusing executor processes.",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -136,6 +142,7 @@ def worker(
     provides: tuple[str, ...],
     session: str | None,
     drain_timeout: float,
+    fresh_executors: bool,
 ) -> None:
     """Run a worker hosting the targets of MODULES (default: [worker] modules of coflux.toml)."""
     config = get_config(ctx)
@@ -159,6 +166,7 @@ def worker(
         drain_timeout=drain_timeout,
         secure=config.secure,
         token=config.token,
+        fresh_executors=fresh_executors,
     )
     # Modules are named relative to the working directory, as with ``python -m``.
     if os.getcwd() not in sys.path:
