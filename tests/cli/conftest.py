@@ -12,19 +12,9 @@ from click.testing import CliRunner, Result
 
 from coflux.cli import cli
 from coflux.client import Client
+from tests.sample_targets import GREET
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-GREET = {
-    "name": "greet",
-    "type": "workflow",
-    "parameters": [
-        {"name": "name", "annotation": "str", "default": None},
-        {"name": "punctuation", "annotation": "str", "default": '"!"'},
-    ],
-    "instruction": "Say hello.",
-    "options": {},
-}
 
 
 class Cli:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from tests.cli.conftest import FIXTURES, GREET
+from tests.cli.conftest import FIXTURES
+from tests.sample_targets import GREET
 
 
 def test_it_inspects_registered_workflows(run_cli, registered):

@@ -8,19 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.sample_targets import GREET
 from workspaces.manifests import parse_manifests, register_manifests
 from workspaces.models import Workspace
-
-GREET = {
-    "name": "greet",
-    "type": "workflow",
-    "parameters": [
-        {"name": "name", "annotation": "str", "default": None},
-        {"name": "punctuation", "annotation": "str", "default": '"!"'},
-    ],
-    "instruction": "Say hello.",
-    "options": {},
-}
 
 
 class Api:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server.conftest import GREET
+from tests.sample_targets import GREET
 from workspaces.models import Module, Workspace
 
 pytestmark = pytest.mark.django_db

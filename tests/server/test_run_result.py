@@ -10,7 +10,7 @@ from django.utils import timezone
 from runs.models import Execution, Result
 from runs.submission import submit_run
 from runs.values import from_plain_json
-from tests.server.conftest import GREET
+from tests.sample_targets import GREET
 from workspaces.manifests import parse_manifests, register_manifests
 
 pytestmark = pytest.mark.django_db
