@@ -19,6 +19,7 @@ from coflux import Execution, workdir
 from coflux.pipe import BlockingPipe
 from coflux.serialization import deserialize, serialize
 from coflux.zygote import Zygote
+from tests.sdk.support import importable_module
 
 REPLY_TIMEOUT = 20
 
@@ -162,11 +163,7 @@ class Executor:
 
 @pytest.fixture(scope="module")
 def flows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    directory = tmp_path_factory.mktemp("flows")
-    (directory / "executor_flows.py").write_text(FLOWS)
-    sys.path.insert(0, str(directory))
-    yield "executor_flows"
-    sys.path.remove(str(directory))
+    yield from importable_module(tmp_path_factory, "executor_flows", FLOWS)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from coflux.pool import ExecutorPool, ExecutorProcess
 from coflux.serialization import deserialize, serialize
 from coflux.zygote import Zygote
+from tests.sdk.support import importable_module
 
 FLOWS = """
 import time
@@ -32,11 +32,7 @@ def hang():
 
 @pytest.fixture(scope="module")
 def flows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    directory = tmp_path_factory.mktemp("flows")
-    (directory / "pool_flows.py").write_text(FLOWS)
-    sys.path.insert(0, str(directory))
-    yield "pool_flows"
-    sys.path.remove(str(directory))
+    yield from importable_module(tmp_path_factory, "pool_flows", FLOWS)
 
 
 class Recorder:

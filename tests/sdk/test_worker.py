@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from coflux import Execution, protocol
 from coflux.serialization import deserialize, serialize
 from coflux.worker import Worker
+from tests.sdk.support import importable_module
 
 REPLY_TIMEOUT = 20
 
@@ -74,11 +74,7 @@ def reads(handle):
 
 @pytest.fixture(scope="module")
 def flows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    directory = tmp_path_factory.mktemp("flows")
-    (directory / "worker_flows.py").write_text(FLOWS)
-    sys.path.insert(0, str(directory))
-    yield "worker_flows"
-    sys.path.remove(str(directory))
+    yield from importable_module(tmp_path_factory, "worker_flows", FLOWS)
 
 
 class FakeServer:
