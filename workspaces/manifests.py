@@ -69,12 +69,16 @@ def parse_manifests(body: Any) -> dict[str, list[WorkflowDefinition]]:
     return parsed
 
 
-def _parse_target(target: Any, where: str) -> WorkflowDefinition:
-    if not isinstance(target, dict):
+def _check_object(value: Any, allowed: set[str], where: str) -> None:
+    if not isinstance(value, dict):
         raise InvalidManifest(f"{where} must be an object.")
-    unknown = set(target) - _TARGET_KEYS
+    unknown = set(value) - allowed
     if unknown:
         raise InvalidManifest(f"{where} has unknown field {sorted(unknown)[0]!r}.")
+
+
+def _parse_target(target: Any, where: str) -> WorkflowDefinition:
+    _check_object(target, _TARGET_KEYS, where)
     name = target.get("name")
     if not isinstance(name, str) or not name or "/" in name or len(name) > 255:
         raise InvalidManifest(f"{where}.name must be a non-empty string without '/'.")
@@ -102,11 +106,7 @@ def _parse_target(target: Any, where: str) -> WorkflowDefinition:
 
 
 def _parse_parameter(parameter: Any, where: str) -> Parameter:
-    if not isinstance(parameter, dict):
-        raise InvalidManifest(f"{where} must be an object.")
-    unknown = set(parameter) - _PARAMETER_KEYS
-    if unknown:
-        raise InvalidManifest(f"{where} has unknown field {sorted(unknown)[0]!r}.")
+    _check_object(parameter, _PARAMETER_KEYS, where)
     name = parameter.get("name")
     if not isinstance(name, str) or not name:
         raise InvalidManifest(f"{where}.name must be a non-empty string.")

@@ -52,10 +52,6 @@ def register_inbox(project_id: int, inbox: Inbox) -> None:
     _inboxes[project_id] = inbox
 
 
-def local_inbox(project_id: int) -> Inbox | None:
-    return _inboxes.get(project_id)
-
-
 async def to_orchestrator(project_id: int, envelope: dict[str, Any]) -> None:
     inbox = _inboxes.get(project_id)
     if inbox is not None and inbox.leading:
