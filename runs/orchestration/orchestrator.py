@@ -106,7 +106,7 @@ class Orchestrator:
                     self._add_running(execution.id, execution.session_id, execution.step.parent_id)
                 else:
                     self._add_running(execution.id, "", execution.step.parent_id)
-        self._expire_orphans(now)
+            self._expire_orphans(now, outbox)
         return outbox
 
     def _load_workspaces(self) -> None:
@@ -137,15 +137,11 @@ class Orchestrator:
         if session_id in self.sessions:
             self.sessions[session_id].executions.add(execution_id)
 
-    def _expire_orphans(self, now: datetime) -> None:
+    def _expire_orphans(self, now: datetime, outbox: Outbox) -> None:
         """Executions assigned to sessions that no longer exist can never report: abandon them."""
         orphans = [e for e in self.running.values() if e.session_id not in self.sessions]
         if orphans:
-            outbox: Outbox = []
-            with transaction.atomic():
-                self._finish(
-                    [(e.id, {"type": "abandoned"}) for e in orphans], now, outbox, ack=None
-                )
+            self._finish([(e.id, {"type": "abandoned"}) for e in orphans], now, outbox, ack=None)
 
     # --- the tick --------------------------------------------------------------------------
 
