@@ -39,6 +39,9 @@ class WorkerSession(models.Model):
     targets = models.JSONField(default=list, help_text="Targets the worker declares it hosts.")
     concurrency = models.PositiveIntegerField(default=0, help_text="0 means unlimited.")
     provides = models.JSONField(default=dict)
+    accepts = models.JSONField(
+        default=dict, help_text="Only work requiring one of these values per key is taken."
+    )
     connected = models.BooleanField(default=False)
     channel_name = models.CharField(
         max_length=200, blank=True, help_text="The server-side connection serving the worker."

@@ -64,6 +64,7 @@ class StepAdmin(ViewOnlyAdmin):
 
 class ResultInline(admin.StackedInline):
     model = Result
+    fk_name = "execution"
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:

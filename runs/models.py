@@ -52,6 +52,11 @@ class Run(models.Model):
         "Execution", null=True, blank=True, on_delete=models.SET_NULL, related_name="spawned_runs"
     )
     idempotency_key = models.CharField(max_length=200, blank=True)
+    requires = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Run-wide requires ({key: [values]}); when empty, the root step's apply.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = RunQuerySet.as_manager()
@@ -85,8 +90,12 @@ class Step(models.Model):
         "idempotent.",
     )
     group = models.IntegerField(null=True, blank=True)
+    group_name = models.CharField(max_length=255, blank=True)
     arguments = models.JSONField(default=list)
     options = models.JSONField(default=dict)
+    memo_key = models.CharField(max_length=64, blank=True)
+    cache_key = models.CharField(max_length=64, blank=True)
+    defer_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -96,6 +105,15 @@ class Step(models.Model):
         indexes = [
             # A re-sent submit is matched to the step it already created.
             models.Index(fields=["parent", "parent_ref"], name="step_parent_ref_idx"),
+            # A memoised call looks for a step of its run with the same key.
+            models.Index(
+                fields=["run", "memo_key"],
+                name="step_memo_idx",
+                condition=~models.Q(memo_key=""),
+            ),
+            models.Index(
+                fields=["cache_key"], name="step_cache_idx", condition=~models.Q(cache_key="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -146,6 +164,15 @@ class Execution(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     execute_after = models.DateTimeField(null=True, blank=True)
+    failures_before = models.PositiveIntegerField(
+        default=0,
+        help_text="Consecutive failed attempts of the step just before this one (for retries).",
+    )
+    wait_for = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Executions this one waits for before it may start (a suspension's).",
+    )
     assigned_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -170,7 +197,13 @@ class Execution(models.Model):
 
 
 class Result(models.Model):
-    """How an execution ended: a value, an error, or cancelled/abandoned/timed out."""
+    """How an execution ended.
+
+    Final: a value, an error, or cancelled/abandoned/timed out. Forwarding: the outcome is
+    another execution's (``successor``): the next attempt after a suspension or a recurrence,
+    the surviving call of deferred ones, the spawned run's root, the cached execution. An error,
+    abandonment or timeout that is retried forwards to the retry as well.
+    """
 
     class Type(models.TextChoices):
         VALUE = "value"
@@ -178,11 +211,24 @@ class Result(models.Model):
         ABANDONED = "abandoned"
         CANCELLED = "cancelled"
         TIMEOUT = "timeout"
+        SUSPENDED = "suspended"
+        RECURRED = "recurred"
+        DEFERRED = "deferred"
+        CACHED = "cached"
+        SPAWNED = "spawned"
 
     execution = models.OneToOneField(
         Execution, on_delete=models.CASCADE, primary_key=True, related_name="result"
     )
     type = models.CharField(max_length=16, choices=Type.choices)
+    successor = models.ForeignKey(
+        Execution,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="forwarded_from",
+        help_text="The execution whose outcome this one's waiters get instead.",
+    )
     value = models.JSONField(null=True, blank=True, help_text="The value in the wire format.")
     error_type = models.CharField(max_length=255, blank=True)
     error_message = models.TextField(blank=True)
@@ -194,11 +240,11 @@ class Result(models.Model):
         return f"{self.execution_id}: {self.type}"
 
     def as_message(self) -> dict:
-        """The result as the protocol and the API carry it."""
+        """The result as the protocol and the API carry it (with ``successor`` if it has one)."""
         if self.type == self.Type.VALUE:
-            return {"type": "value", "value": self.value}
-        if self.type == self.Type.ERROR:
-            return {
+            message: dict = {"type": "value", "value": self.value}
+        elif self.type == self.Type.ERROR:
+            message = {
                 "type": "error",
                 "error": {
                     "type": self.error_type,
@@ -207,7 +253,11 @@ class Result(models.Model):
                     "retryable": self.retryable,
                 },
             }
-        return {"type": self.type}
+        else:
+            message = {"type": self.type}
+        if self.successor_id is not None:
+            message["successor"] = self.successor_id
+        return message
 
 
 class Dependency(models.Model):

@@ -15,7 +15,7 @@ from coflux_server.api_errors import ApiError
 from projects.models import Project
 from runs.models import Execution, Result, Run, Step
 from runs.orchestration.bus import run_group
-from runs.states import RESULT_STATE, RUN_STATUS, State
+from runs.states import RESULT_STATE, RUN_STATUS, UNFINISHED, State
 from workspaces.models import Workspace
 
 UNFINISHED_STATUSES = frozenset({"queued", "running"})
@@ -35,22 +35,44 @@ def _result_of(execution: Execution) -> Result | None:
         return None
 
 
+MAX_FORWARDS = 100
+
+
+def final_result(execution: Execution) -> Result | None:
+    """The result that decides the execution's outcome: its own, or where its forwards lead
+    (a retry, a deferred call's survivor, a spawned run's root, …); ``None`` while pending."""
+    result = _result_of(execution)
+    for _ in range(MAX_FORWARDS):
+        if result is None or result.successor_id is None:
+            return result
+        result = Result.objects.filter(execution_id=result.successor_id).first()
+    return None
+
+
 def run_status(execution: Execution | None) -> str:
     """The status of a run, given the latest attempt at its root step."""
     if execution is None:
         return "queued"
-    status = RUN_STATUS.get(State(execution.state))
-    if status is not None:
-        return status
-    # A forwarding state (cached, spawned, deferred, …): the result, once there, decides.
-    result = _result_of(execution)
-    if result is not None:
-        return RUN_STATUS[RESULT_STATE[result.type]]
-    return "running"
+    if execution.state in UNFINISHED:
+        return RUN_STATUS[State(execution.state)]
+    result = final_result(execution)
+    if result is None:
+        return "running"
+    return RUN_STATUS.get(RESULT_STATE[result.type], "running")
 
 
 def _result_message(execution: Execution | None) -> dict[str, Any] | None:
-    result = _result_of(execution) if execution is not None else None
+    result = final_result(execution) if execution is not None else None
+    if result is None:
+        return None
+    message = result.as_message()
+    message.pop("successor", None)
+    return message
+
+
+def _own_result(execution: Execution) -> dict[str, Any] | None:
+    """The execution's own result, with ``successor`` if it forwards to another execution."""
+    result = _result_of(execution)
     return result.as_message() if result is not None else None
 
 
@@ -97,6 +119,7 @@ def _step_snapshot(step: Step) -> dict[str, Any]:
         "type": step.target_type,
         "parent": step.parent_id,
         "group": step.group,
+        "group_name": step.group_name or None,
         "arguments": step.arguments,
         "created_at": _iso(step.created_at),
         "executions": [_execution_snapshot(e) for e in step.executions.all()],
@@ -114,7 +137,7 @@ def _execution_snapshot(execution: Execution) -> dict[str, Any]:
         "assigned_at": _iso(execution.assigned_at),
         "started_at": _iso(execution.started_at),
         "completed_at": _iso(execution.completed_at),
-        "result": _result_message(execution),
+        "result": _own_result(execution),
         "dependencies": [d.dependency_id for d in execution.dependencies.all()],
     }
 

@@ -46,8 +46,16 @@ RESULT_STATE = {
     "timeout": State.TIMED_OUT,
     "abandoned": State.ABANDONED,
     "cancelled": State.CANCELLED,
+    "suspended": State.SUSPENDED,
+    "recurred": State.RECURRED,
+    "deferred": State.DEFERRED,
+    "cached": State.CACHED,
+    "spawned": State.SPAWNED,
 }
 """The state an execution ends in for each type of result."""
+
+FAILURES = frozenset({"error", "abandoned", "timeout"})
+"""Result types that count as a failed attempt, and may be retried."""
 
 RUN_STATUS = {
     State.QUEUED: "queued",

@@ -7,6 +7,7 @@ this process the message is handed over directly, skipping the layer's copy and 
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from typing import Any, Protocol
 
@@ -38,6 +39,9 @@ def run_group(run_id: str) -> str:
 
 GROUP_PREFIX = "group:"
 """An outbox entry whose channel starts with this is sent to the named group instead."""
+
+REPLY_PREFIX = "reply:"
+"""An outbox entry whose channel starts with this answers a command (see ``calls``)."""
 
 
 def register_consumer(channel: str, consumer: Receiver) -> None:
@@ -72,6 +76,12 @@ async def to_consumers(outbox: list[tuple[str, dict[str, Any]]]) -> None:
             layer = layer or get_channel_layer()
             for message in messages:
                 await layer.group_send(channel.removeprefix(GROUP_PREFIX), message)
+            continue
+        if channel.startswith(REPLY_PREFIX):
+            layer = layer or get_channel_layer()
+            for message in messages:
+                with contextlib.suppress(Exception):
+                    await layer.send(channel.removeprefix(REPLY_PREFIX), message)
             continue
         consumer = _consumers.get(channel)
         if consumer is not None:

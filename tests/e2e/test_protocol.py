@@ -24,6 +24,7 @@ def hello(**overrides):
         "session": None,
         "concurrency": 1,
         "provides": {},
+        "accepts": {},
         "targets": [{"module": "m", "name": "t", "type": "task"}],
         **overrides,
     }

@@ -10,82 +10,20 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from coflux import protocol
-from projects.models import Project, WorkerSession
-from runs.models import Dependency, Execution, LogMessage, Result, Run, Step
+from projects.models import WorkerSession
+from runs.models import Dependency, Execution, LogMessage, Result, Step
 from runs.orchestration.orchestrator import LeaseLost, Orchestrator
 from runs.states import State
+from tests.orchestration.support import (
+    CHANNEL,
+    hello,
+    messages,
+    queue_run,
+    value,
+)
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
-
-CHANNEL = "worker-channel-1"
-TARGETS = [
-    {"module": "app.flows", "name": "main", "type": "workflow"},
-    {"module": "app.flows", "name": "inc", "type": "task"},
-]
-
-
-def value(data):
-    return {"type": "inline", "format": "json", "data": data, "refs": []}
-
-
-def hello(session=None, workspace="default", concurrency=0, targets=TARGETS):
-    return {
-        "type": "hello",
-        "protocol": protocol.VERSION,
-        "workspace": workspace,
-        "session": session,
-        "concurrency": concurrency,
-        "provides": {},
-        "targets": targets,
-    }
-
-
-def queue_run(workspace: Workspace, run_id: str = "Rtest1") -> str:
-    run = Run.objects.create(id=run_id, project=workspace.project, workspace=workspace)
-    step = Step.objects.create(
-        id=f"{run.id}:1",
-        run=run,
-        number=1,
-        module="app.flows",
-        target="main",
-        target_type="workflow",
-        arguments=[value(1)],
-    )
-    Execution.objects.create(id=f"{step.id}:1", step=step, workspace=workspace)
-    return f"{step.id}:1"
-
-
-class Harness:
-    def __init__(self) -> None:
-        self.project = Project.objects.ensure("default")
-        self.workspace = Workspace.objects.create(project=self.project, name="default")
-        self.orchestrator = Orchestrator(self.project.id)
-        self.orchestrator.load()
-        self.session = ""
-
-    def tick(self, *envelopes):
-        return self.orchestrator.tick(list(envelopes))
-
-    def connect(self, channel=CHANNEL, **kwargs):
-        outbox = self.tick({"kind": "connect", "channel": channel, "hello": hello(**kwargs)})
-        welcome = [m for c, m in outbox if m["type"] == "welcome"][0]
-        self.session = welcome["session"]
-        return outbox
-
-    def send(self, message, channel=CHANNEL):
-        return self.tick(
-            {"kind": "message", "session": self.session, "channel": channel, "message": message}
-        )
-
-
-@pytest.fixture
-def harness():
-    return Harness()
-
-
-def messages(outbox, kind):
-    return [m for _, m in outbox if m["type"] == kind]
 
 
 def test_it_welcomes_a_worker_with_a_new_session(harness):

@@ -73,6 +73,7 @@ def test_it_shows_a_queued_run(api, registered):
         "type": "workflow",
         "parent": None,
         "group": None,
+        "group_name": None,
         "arguments": [from_plain_json("world")],
         "created_at": step["created_at"],
         "executions": [

@@ -17,12 +17,20 @@ Results are one of::
                                 "frames": [{"file", "line", "name", "code"}],
                                 "retryable": bool|None}}
     {"type": "abandoned"} | {"type": "cancelled"} | {"type": "timeout"}
+    {"type": "suspended", "after": <epoch ms>|None, "dependencies": [<execution id>]}
+
+``suspended`` is only ever sent by a worker: the execution stopped itself (``cf.suspend``, or a
+``cf.suspense`` wait that ran out) and wants a new attempt, started from the top once ``after``
+has passed and, if ``dependencies`` is not empty, once one of them has a result. Results the
+server sends are always final: it follows retries, re-runs, spawned runs and other forwards
+itself.
 
 Worker → server
     hello       first message: who the worker is and what it hosts
     started     an execution began running in an executor process
     submit      an execution calls a task or workflow (a new step)
     wait        an execution waits for (or has read) other executions' results
+    cancel      an execution cancels other executions (and their descendants)
     result      an execution finished; the server replies ``ack`` once it is stored
     log         captured output and log lines of an execution
     heartbeat   the executions the worker is running right now
@@ -33,6 +41,7 @@ Server → worker
     execute     run this execution
     submitted   reply to ``submit``: the identifiers of the new step and execution
     resolved    a result the receiving execution waits for
+    pending     reply to a ``wait`` asking for a reply: these targets have no result yet
     ack         a result is durably stored; the worker may forget it
     abort       stop this execution's process
     error       a message could not be handled (malformed, unknown type, bad input)
@@ -43,7 +52,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, NotRequired, TypedDict
 
-VERSION = 1
+VERSION = 2
 """Bumped on any incompatible change; ``hello`` carries it and the server refuses others."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -70,6 +79,7 @@ class Hello(TypedDict):
     session: str | None
     concurrency: int
     provides: dict[str, list[str]]
+    accepts: dict[str, list[str]]
     targets: list[TargetDeclaration]
 
 
@@ -88,6 +98,7 @@ class Submit(TypedDict):
     arguments: list[dict[str, Any]]
     options: dict[str, Any]
     group: int | None
+    group_name: NotRequired[str | None]
     wait: bool
 
 
@@ -96,6 +107,12 @@ class Wait(TypedDict):
     execution: str
     targets: list[str]
     reply: bool
+
+
+class Cancel(TypedDict):
+    type: Literal["cancel"]
+    execution: str
+    targets: list[str]
 
 
 class ResultMessage(TypedDict):
@@ -155,6 +172,12 @@ class Resolved(TypedDict):
     result: dict[str, Any]
 
 
+class Pending(TypedDict):
+    type: Literal["pending"]
+    execution: str
+    targets: list[str]
+
+
 class Ack(TypedDict):
     type: Literal["ack"]
     execution: str
@@ -188,6 +211,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "session": _OPT_STR,
         "concurrency": _INT,
         "provides": _DICT,
+        "accepts": _DICT,
         "targets": _LIST,
     },
     "started": {"execution": _STR},
@@ -203,6 +227,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "wait": _BOOL,
     },
     "wait": {"execution": _STR, "targets": _LIST, "reply": _BOOL},
+    "cancel": {"execution": _STR, "targets": _LIST},
     "result": {"execution": _STR, "result": _DICT},
     "log": {"execution": _STR, "entries": _LIST},
     "heartbeat": {"executions": _LIST},
@@ -220,6 +245,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
     "submitted": {"ref": _STR, "execution": _STR, "step": _STR},
     "resolved": {"execution": _STR, "target": _STR, "result": _DICT},
+    "pending": {"execution": _STR, "targets": _LIST},
     "ack": {"execution": _STR},
     "abort": {"execution": _STR},
     "error": {"error": _STR, "message": _STR},
@@ -227,13 +253,13 @@ FIELDS: dict[str, dict[str, Any]] = {
 """Required fields of each message type and the JSON types they must have."""
 
 WORKER_MESSAGES = frozenset(
-    {"hello", "started", "submit", "wait", "result", "log", "heartbeat", "draining"}
+    {"hello", "started", "submit", "wait", "cancel", "result", "log", "heartbeat", "draining"}
 )
 SERVER_MESSAGES = frozenset(
-    {"welcome", "execute", "submitted", "resolved", "ack", "abort", "error"}
+    {"welcome", "execute", "submitted", "resolved", "pending", "ack", "abort", "error"}
 )
 
-RESULT_TYPES = frozenset({"value", "error", "abandoned", "cancelled", "timeout"})
+RESULT_TYPES = frozenset({"value", "error", "abandoned", "cancelled", "timeout", "suspended"})
 
 
 def validate(message: Any, allowed: frozenset[str] | None = None) -> dict[str, Any]:
@@ -257,9 +283,22 @@ def validate(message: Any, allowed: frozenset[str] | None = None) -> dict[str, A
         result_type = message["result"].get("type")
         if result_type not in RESULT_TYPES:
             raise ProtocolError(f"result: unknown result type {result_type!r}")
-    if kind == "wait" and not all(isinstance(t, str) for t in message["targets"]):
-        raise ProtocolError("wait: targets must be execution identifiers")
+    if kind in ("wait", "cancel", "pending") and not all(
+        isinstance(t, str) for t in message["targets"]
+    ):
+        raise ProtocolError(f"{kind}: targets must be execution identifiers")
+    if kind == "result" and message["result"]["type"] == "suspended":
+        _check_suspended(message["result"])
     return message
+
+
+def _check_suspended(result: dict[str, Any]) -> None:
+    after = result.get("after")
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
+        raise ProtocolError("result: 'after' of a suspension must be epoch milliseconds or null")
+    dependencies = result.get("dependencies", [])
+    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+        raise ProtocolError("result: 'dependencies' of a suspension must be execution identifiers")
 
 
 def decode(text: str | bytes, allowed: frozenset[str] | None = None) -> dict[str, Any]:

@@ -1,0 +1,151 @@
+"""Dispatch: which queued executions start now, and where (SPEC §3.2).
+
+Each tick, queued executions are considered oldest first. Deferred calls collapse into the
+newest of their kind; an execution waits while it is not due, while what it waits for has no
+result, or while its workspace is not active; a call of a workflow starts a spawned run; any
+other goes to a random connected session of its workspace that hosts the target, has a free
+slot and fits its requires.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from runs.models import Execution
+from runs.orchestration import policies
+from runs.orchestration.state import ExecutionSpec, Outbox, SessionState, WorkspaceState
+from runs.states import State
+
+if TYPE_CHECKING:
+    from runs.orchestration.orchestrator import Orchestrator
+
+
+class Dispatcher:
+    """The dispatching half of ``Orchestrator``, over the same state."""
+
+    sessions: dict[str, SessionState]
+    pending: dict[str, ExecutionSpec]
+    running: dict[str, ExecutionSpec]
+    workspaces: dict[int, WorkspaceState]
+    new_executions: dict[str, Execution]
+    known_parents: set[str]
+    defer_changed: bool
+
+    def _queue(self, spec: ExecutionSpec) -> None:
+        self.pending[spec.id] = spec
+        if spec.defer_key:
+            self.defer_changed = True
+
+    def _add_running(self, spec: ExecutionSpec) -> None:
+        self.running[spec.id] = spec
+        session = self.sessions.get(spec.session_id or "")
+        if session is not None:
+            session.executions.add(spec.id)
+
+    def _dispatch(self: Orchestrator, now: datetime, outbox: Outbox) -> None:
+        if not self.pending:
+            return
+        if self.defer_changed:
+            self._collapse_deferred(now, outbox)
+        available = [s for s in self.sessions.values() if s.has_capacity()]
+        assigned: dict[str, list[str]] = defaultdict(list)
+        spawned = False
+        # ``pending`` holds executions in the order they were queued, oldest first.
+        for spec in list(self.pending.values()):
+            if spec.id not in self.pending or not self._startable(spec, now):
+                continue
+            if spec.target_type == "workflow" and not spec.is_root:
+                self._spawn(spec, now, outbox)
+                spawned = True
+                continue
+            if not available:
+                continue
+            eligible = [s for s in available if _fits(s, spec)]
+            if not eligible:
+                continue
+            session = random.choice(eligible)
+            del self.pending[spec.id]
+            spec.session_id, spec.assigned_at = session.id, now
+            self._add_running(spec)
+            # A fresh attempt has made no calls yet: no need to look its calls up later.
+            self.known_parents.add(spec.id)
+            assigned[session.id].append(spec.id)
+            outbox.append((session.channel, _execute(spec, self.workspaces)))
+            if not session.has_capacity():
+                available.remove(session)
+        self._store_assignments(assigned, now)
+        if spawned:
+            # The spawned runs' roots were queued meanwhile: they may start at once.
+            self._dispatch(now, outbox)
+
+    def _startable(self, spec: ExecutionSpec, now: datetime) -> bool:
+        if spec.execute_after and spec.execute_after > now:
+            return False
+        if spec.blocked_on:
+            return False
+        workspace = self.workspaces.get(spec.workspace_id)
+        return workspace is None or workspace.state == "active"
+
+    def _store_assignments(self, assigned: dict[str, list[str]], now: datetime) -> None:
+        for session_id, ids in assigned.items():
+            stored = []
+            for execution_id in ids:
+                new = self.new_executions.get(execution_id)
+                if new is None:
+                    stored.append(execution_id)
+                else:
+                    new.state, new.session_id, new.assigned_at = State.ASSIGNED, session_id, now
+            if stored:
+                Execution.objects.filter(id__in=stored, state=State.QUEUED).update(
+                    state=State.ASSIGNED, session_id=session_id, assigned_at=now
+                )
+
+    def _collapse_deferred(self: Orchestrator, now: datetime, outbox: Outbox) -> None:
+        """Of queued calls with the same target and defer key in a workspace, only the newest
+        runs; the others forward to it (SPEC §3.6)."""
+        self.defer_changed = False
+        groups: dict[tuple[Any, ...], list[ExecutionSpec]] = defaultdict(list)
+        for spec in self.pending.values():
+            if spec.defer_key:
+                groups[(spec.workspace_id, spec.module, spec.target, spec.defer_key)].append(spec)
+        deferred = []
+        for specs in groups.values():
+            if len(specs) < 2:
+                continue
+            # Ties go to the later call: ``specs`` are in the order they were queued.
+            _, survivor = max(
+                enumerate(specs),
+                key=lambda pair: (pair[1].execute_after or pair[1].created_at, pair[0]),
+            )
+            deferred.extend(
+                (spec.id, {"type": "deferred", "successor": survivor.id})
+                for spec in specs
+                if spec is not survivor
+            )
+        self._finish(deferred, now, outbox, ack=False)
+
+
+def _fits(session: SessionState, spec: ExecutionSpec) -> bool:
+    return (
+        session.workspace_id == spec.workspace_id
+        and spec.target_key in session.targets
+        and policies.session_fits(session.provides, session.accepts, spec.requires)
+    )
+
+
+def _execute(spec: ExecutionSpec, workspaces: dict[int, WorkspaceState]) -> dict[str, Any]:
+    workspace = workspaces.get(spec.workspace_id)
+    return {
+        "type": "execute",
+        "execution": spec.id,
+        "run": spec.run_id,
+        "workspace": workspace.name if workspace else "",
+        "module": spec.module,
+        "target": spec.target,
+        "target_type": spec.target_type,
+        "arguments": spec.arguments,
+        "timeout_ms": spec.timeout_ms,
+    }

@@ -1,0 +1,68 @@
+"""Decisions about one execution that need no database: retries, recurrence, routing."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+Tags = Mapping[str, list[str]]
+
+
+def retry_delay_ms(
+    retries: Any, failures_before: int, rng: random.Random | None = None
+) -> int | None:
+    """How long to wait before retrying a failed attempt, or ``None`` not to retry.
+
+    ``failures_before`` counts the step's consecutive failed attempts before this one. With a
+    limit, attempt n+1 is retried iff n < limit, after min + n/max(limit-1, 1)·(max-min); without
+    one, after a uniformly random delay in [min, max] (SPEC §3.5).
+    """
+    if not isinstance(retries, Mapping):
+        return None
+    low = int(retries.get("backoff_min_ms") or 0)
+    high = max(low, int(retries.get("backoff_max_ms") or 0))
+    limit = retries.get("limit")
+    if limit is None:
+        return round((rng or random).uniform(low, high))
+    if failures_before >= limit:
+        return None
+    return round(low + failures_before / max(limit - 1, 1) * (high - low))
+
+
+def is_retryable(result: Mapping[str, Any]) -> bool:
+    """Errors are retryable unless the worker's ``when`` said otherwise."""
+    if result.get("type") != "error":
+        return True
+    error = result.get("error")
+    return not (isinstance(error, Mapping) and error.get("retryable") is False)
+
+
+def recurs(options: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
+    """A recurrent target runs again when an attempt returns ``None``."""
+    if not options.get("recurrent") or result.get("type") != "value":
+        return False
+    value = result.get("value")
+    return isinstance(value, Mapping) and value.get("data") is None and not value.get("refs")
+
+
+def effective_requires(run_requires: Tags | None, step_requires: Tags | None) -> dict[str, list]:
+    """Run requires overlaid per key by the step's; keys left empty are dropped."""
+    merged = {**(run_requires or {}), **(step_requires or {})}
+    return {key: list(values) for key, values in merged.items() if values}
+
+
+def session_fits(provides: Tags, accepts: Tags, requires: Tags) -> bool:
+    """Whether a worker with these tags may run work with these requires (SPEC §3.14).
+
+    Every required key needs a matching value among what the worker provides or accepts, and a
+    worker that accepts a key only takes work that requires one of the accepted values.
+    """
+    for key, wanted in requires.items():
+        offered = set(provides.get(key, ())) | set(accepts.get(key, ()))
+        if offered.isdisjoint(wanted):
+            return False
+    for key, accepted in accepts.items():
+        if set(requires.get(key, ())).isdisjoint(accepted):
+            return False
+    return True

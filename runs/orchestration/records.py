@@ -1,0 +1,67 @@
+"""Database rows built from protocol messages, checked so that a bad message cannot break a tick."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from runs.models import LogMessage, Result
+
+
+def result_row(
+    execution_id: str, result: dict[str, Any], successor: str | None, now: datetime
+) -> Result:
+    kind = result["type"]
+    row = Result(execution_id=execution_id, type=kind, successor_id=successor, created_at=now)
+    if kind == "value":
+        row.value = result.get("value")
+    elif kind == "error":
+        error = result.get("error") if isinstance(result.get("error"), dict) else {}
+        frames = error.get("frames")
+        retryable = error.get("retryable")
+        row.error_type = str(error.get("type") or "builtins.Exception")[:255]
+        row.error_message = str(error.get("message") or "")
+        row.error_frames = frames if isinstance(frames, list) else []
+        row.retryable = retryable if isinstance(retryable, bool) else None
+    return row
+
+
+def log_row(execution_id: str, entry: Any) -> LogMessage | None:
+    """A log entry ``[timestamp_ms, level, template, values]`` as a row; ``None`` if malformed."""
+    if not (isinstance(entry, list) and len(entry) == 4):
+        return None
+    timestamp, level, template, values = entry
+    if not (
+        isinstance(timestamp, int | float)
+        and isinstance(level, int)
+        and isinstance(template, str)
+        and isinstance(values, dict)
+    ):
+        return None
+    return LogMessage(
+        execution_id=execution_id,
+        timestamp=datetime.fromtimestamp(timestamp / 1000, tz=UTC),
+        level=level,
+        template=template,
+        values=values,
+    )
+
+
+def declared_targets(targets: list[Any]) -> set[tuple[str, str, str]] | None:
+    """The targets a worker declares, or ``None`` if the declaration is malformed."""
+    declared = set()
+    for target in targets:
+        if not isinstance(target, dict):
+            return None
+        module, name, kind = target.get("module"), target.get("name"), target.get("type")
+        if not (isinstance(module, str) and isinstance(name, str) and kind in ("workflow", "task")):
+            return None
+        declared.add((module, name, kind))
+    return declared
+
+
+def valid_tags(tags: Any) -> bool:
+    return isinstance(tags, dict) and all(
+        isinstance(values, list) and all(isinstance(v, str) for v in values)
+        for values in tags.values()
+    )
