@@ -93,3 +93,14 @@ def execution_refs(values: Sequence[Any]) -> list[str]:
                 if isinstance(ident, str) and ident not in found:
                     found.append(ident)
     return found
+
+
+def cache_key(module: str, target: str, arguments: Sequence[Any], cache: Any) -> str:
+    """The cache key of a call, or ``""`` if the call is not cached (SPEC §3.3)."""
+    if not isinstance(cache, dict):
+        return ""
+    indexes = cache.get("params")
+    if not isinstance(indexes, list):
+        indexes = list(range(len(arguments)))
+    namespace = cache.get("namespace") or f"{module}:{target}"
+    return step_key(namespace, cache.get("version") or "", arguments, indexes)

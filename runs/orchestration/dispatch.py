@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from runs.models import Execution
@@ -55,7 +55,17 @@ class Dispatcher:
         spawned = False
         # ``pending`` holds executions in the order they were queued, oldest first.
         for spec in list(self.pending.values()):
-            if spec.id not in self.pending or not self._startable(spec, now):
+            if spec.id not in self.pending or not self._due(spec, now):
+                continue
+            if spec.cache_key and spec.attempt == 1 and not spec.cache_checked:
+                spec.cache_checked = True
+                hit = self._cached(spec, now)
+                if hit is not None:
+                    self._finish(
+                        [(spec.id, {"type": "cached", "successor": hit})], now, outbox, False
+                    )
+                    continue
+            if spec.blocked_on:
                 continue
             if spec.target_type == "workflow" and not spec.is_root:
                 self._spawn(spec, now, outbox)
@@ -81,13 +91,35 @@ class Dispatcher:
             # The spawned runs' roots were queued meanwhile: they may start at once.
             self._dispatch(now, outbox)
 
-    def _startable(self, spec: ExecutionSpec, now: datetime) -> bool:
+    def _due(self, spec: ExecutionSpec, now: datetime) -> bool:
         if spec.execute_after and spec.execute_after > now:
-            return False
-        if spec.blocked_on:
             return False
         workspace = self.workspaces.get(spec.workspace_id)
         return workspace is None or workspace.state == "active"
+
+    def _cached(self: Orchestrator, spec: ExecutionSpec, now: datetime) -> str | None:
+        """The execution whose outcome a cached call reuses, if any: the newest with the same
+        key in this workspace or an ancestor, either still unfinished (the call is linked to it)
+        or succeeded within the call's max age. Failures are never reused."""
+        ancestry = self._ancestry(spec.workspace_id)
+        unfinished = [
+            other
+            for other in (*self.running.values(), *self.pending.values())
+            if other.cache_key == spec.cache_key
+            and other.step_id != spec.step_id
+            and other.workspace_id in ancestry
+        ]
+        candidates = [(other.created_at, other.id) for other in unfinished]
+        stored = Execution.objects.filter(
+            step__cache_key=spec.cache_key, state=State.SUCCEEDED, workspace_id__in=ancestry
+        ).exclude(step_id=spec.step_id)
+        max_age_ms = (spec.options.get("cache") or {}).get("max_age_ms")
+        if max_age_ms is not None:
+            stored = stored.filter(result__created_at__gte=now - timedelta(milliseconds=max_age_ms))
+        newest = stored.order_by("-created_at").values_list("created_at", "id").first()
+        if newest is not None:
+            candidates.append(newest)
+        return max(candidates)[1] if candidates else None
 
     def _store_assignments(self, assigned: dict[str, list[str]], now: datetime) -> None:
         for session_id, ids in assigned.items():

@@ -204,6 +204,7 @@ class Orchestrator(Dispatcher):
                 run.requires, None if root else step.options.get("requires")
             ),
             defer_key=step.defer_key,
+            cache_key=step.cache_key,
             failures_before=execution.failures_before,
         )
 
@@ -531,6 +532,12 @@ class Orchestrator(Dispatcher):
         )
         self._load_runs({execution.step.run_id for execution in queued})
         for execution in queued:
+            step = execution.step
+            if step.number == 1 and step.options.get("cache") and not step.cache_key:
+                step.cache_key = keys.cache_key(
+                    step.module, step.target, step.arguments, step.options["cache"]
+                )
+                Step.objects.filter(id=step.id).update(cache_key=step.cache_key)
             self._queue(self._spec_from_row(execution))
 
     # --- messages about executions ---------------------------------------------------------
@@ -631,6 +638,7 @@ class Orchestrator(Dispatcher):
         options, arguments = message["options"], message["arguments"]
         module, target = message["module"], message["target"]
         defer = keys.defer_key(module, target, arguments, options.get("defer"))
+        cache = keys.cache_key(module, target, arguments, options.get("cache"))
         delay_ms = options.get("delay_ms") or 0
         execute_after = now + timedelta(milliseconds=delay_ms) if delay_ms else None
         # Inserted after dispatch, so that most are written once, already assigned.
@@ -661,6 +669,7 @@ class Orchestrator(Dispatcher):
                 self.runs[run_id].requires, options.get("requires")
             ),
             defer_key=defer,
+            cache_key=cache,
         )
         self._queue(spec)
         self._block_pending(spec, [])
@@ -680,6 +689,7 @@ class Orchestrator(Dispatcher):
             options=options,
             memo_key=memo,
             defer_key=defer,
+            cache_key=cache,
             created_at=now,
         )
 
@@ -1235,6 +1245,7 @@ class Orchestrator(Dispatcher):
                     "run_id": run_id,
                     "parent_id": None,
                     "defer_key": "",
+                    "cache_key": "",
                 }
             ),
             now,

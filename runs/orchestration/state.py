@@ -77,6 +77,9 @@ class ExecutionSpec:
     """The execution whose cancellation cancels this one: the parent, or a spawned run's caller."""
     requires: dict[str, list[str]]
     defer_key: str = ""
+    cache_key: str = ""
+    cache_checked: bool = False
+    """Looked up in the cache once, when first due (SPEC §3.3); later, it just runs."""
     failures_before: int = 0
     blocked_on: set[str] = field(default_factory=set)
     """Executions that must have results before this one may start."""
