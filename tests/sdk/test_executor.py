@@ -6,22 +6,16 @@ This test plays the worker's part.
 from __future__ import annotations
 
 import os
-import select
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from coflux import Execution, workdir
-from coflux.pipe import BlockingPipe
-from coflux.serialization import deserialize, serialize
+from coflux import Execution
+from coflux.serialization import deserialize
 from coflux.zygote import Zygote
-from tests.sdk.support import importable_module
-
-REPLY_TIMEOUT = 20
+from tests.sdk.support import REPLY_TIMEOUT, Executor, executors, importable_module, resolved
 
 FLOWS = """
 import asyncio
@@ -90,77 +84,6 @@ def polls(handle):
 """
 
 
-class Executor:
-    """One executor process, forked by the zygote, and the worker's end of its pipe."""
-
-    def __init__(self, zygote: Zygote, module: str) -> None:
-        self.module = module
-        self.pid, sock = zygote.fork()
-        self.pipe = BlockingPipe(sock)
-        self.exit_fd = os.pidfd_open(self.pid)
-        self.logs: list[list[Any]] = []
-        self.directory = ""
-        """Where the next execution will run, as the last ``ready`` said."""
-
-    def receive(self) -> dict[str, Any]:
-        assert self.pipe.poll(REPLY_TIMEOUT), "no message from the executor"
-        return self.pipe.recv()
-
-    def next(self, kind: str) -> dict[str, Any]:
-        """The next message other than logs, which are collected on the way."""
-        while True:
-            message = self.receive()
-            if message["type"] == "log":
-                self.logs.extend(message["entries"])
-                continue
-            assert message["type"] == kind, message
-            return message
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.pipe.send(message)
-
-    def execute(self, target: str, *arguments: Any, execution: str = "R1:1:1") -> None:
-        self.send(
-            {
-                "type": "execute",
-                "execution": execution,
-                "run": "R1",
-                "workspace": "default",
-                "module": self.module,
-                "target": target,
-                "target_type": "workflow",
-                "arguments": [serialize(argument) for argument in arguments],
-                "timeout_ms": 0,
-            }
-        )
-
-    def exited(self, timeout: float = REPLY_TIMEOUT) -> bool:
-        return bool(select.select([self.exit_fd], [], [], timeout)[0])
-
-    def result(self) -> dict[str, Any]:
-        """The next result; the process then cleans up and says ``ready`` again."""
-        result = self.next("result")["result"]
-        ready = self.next("ready")
-        assert ready["pid"] == self.pid
-        self.directory = ready["directory"]
-        return result
-
-    def value(self) -> Any:
-        result = self.result()
-        assert result["type"] == "value", result
-        return deserialize(result["value"])
-
-    def close(self) -> None:
-        if not self.exited(0):
-            os.kill(self.pid, signal.SIGKILL)
-            self.exited()
-        os.close(self.exit_fd)
-        self.pipe.close()
-        # As the worker's pool does for a process it kills.
-        if self.directory:
-            workdir.remove(self.directory)
-
-
 @pytest.fixture(scope="module")
 def flows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from importable_module(tmp_path_factory, "executor_flows", FLOWS)
@@ -176,22 +99,8 @@ def zygote(flows: str) -> Iterator[Zygote]:
 
 
 @pytest.fixture
-def start(zygote: Zygote, flows: str) -> Iterator[Any]:
-    started: list[Executor] = []
-
-    def start() -> Executor:
-        process = Executor(zygote, flows)
-        started.append(process)
-        ready = process.receive()
-        directory = ready.pop("directory")
-        assert ready == {"type": "ready", "version": "0.1.0", "pid": process.pid}
-        assert os.path.isdir(directory) and not os.listdir(directory)
-        process.directory = directory
-        return process
-
-    yield start
-    for process in started:
-        process.close()
+def start(zygote: Zygote, flows: str) -> Iterator[Callable[[], Executor]]:
+    yield from executors(zygote, flows)
 
 
 def test_the_zygote_imported_the_modules_and_this_process_did_not(zygote, flows):
@@ -202,15 +111,6 @@ def test_an_executor_that_gets_no_work_exits_when_the_worker_goes(start):
     process = start()
     process.pipe.close()
     assert process.exited()
-
-
-def resolved(value: Any, execution: str = "R1:1:1", target: str = "R1:2:1") -> dict[str, Any]:
-    return {
-        "type": "resolved",
-        "execution": execution,
-        "target": target,
-        "result": {"type": "value", "value": serialize(value)},
-    }
 
 
 def test_it_runs_a_target_found_by_its_registered_name_and_captures_output(start):
@@ -391,13 +291,15 @@ def test_a_handle_passed_as_an_argument_is_live(start):
     process = start()
     process.execute("polls", Execution.reference("R0:1:1", "other", "target"))
 
-    # poll() without a timeout answers from what is known; with one it asks for a reply.
-    assert process.next("wait") == {
-        "type": "wait",
-        "execution": "R1:1:1",
-        "targets": ["R0:1:1"],
-        "reply": True,
-    }
+    # Each poll() asks the server and waits for its answer: here, that there is no result yet.
+    for _ in range(2):
+        assert process.next("wait") == {
+            "type": "wait",
+            "execution": "R1:1:1",
+            "targets": ["R0:1:1"],
+            "reply": True,
+        }
+        process.send({"type": "pending", "execution": "R1:1:1", "targets": ["R0:1:1"]})
     assert process.next("wait")["reply"] is True
     process.send(resolved(5, target="R0:1:1"))
     assert process.value() == [None, "later", 5]

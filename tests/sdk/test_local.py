@@ -98,3 +98,44 @@ def test_log_functions_do_nothing():
     for log in (cf.log_debug, cf.log_info, cf.log_warning, cf.log_error):
         log("message {x}", x=object())
         log()
+
+
+def test_select_returns_the_first_handle_and_the_rest():
+    handles = [add.submit(1, 1), add.submit(2, 2), add.submit(3, 3)]
+
+    winner, remaining = cf.select(handles, cancel_remaining=True)
+
+    assert winner is handles[0]
+    assert remaining == handles[1:]
+    assert winner.result() == 2
+
+
+def test_select_needs_a_handle():
+    with pytest.raises(ValueError, match="at least one"):
+        cf.select([])
+
+
+def test_cancelling_resolved_handles_does_nothing():
+    handle = add.submit(1, 2)
+    handle.cancel()
+    cf.cancel([handle, add.submit(3, 4)])
+    assert handle.result() == 3
+
+
+def test_suspense_does_nothing():
+    with cf.suspense(), cf.suspense(5):
+        assert add.submit(1, 2).result() == 3
+
+
+def test_suspend_needs_an_execution():
+    with pytest.raises(RuntimeError, match="Not in an execution context"):
+        cf.suspend()
+    with pytest.raises(RuntimeError, match="Not in an execution context"):
+        cf.suspend(10)
+
+
+def test_handles_on_remote_executions_need_an_execution():
+    handle = cf.Execution.reference("R1:1:1", "mod", "target")
+    for call in (handle.cancel, lambda: cf.cancel([handle]), lambda: cf.select([handle])):
+        with pytest.raises(RuntimeError, match="Not in an execution context"):
+            call()

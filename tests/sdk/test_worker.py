@@ -69,6 +69,27 @@ def parent(x):
 @cf.workflow()
 def reads(handle):
     return handle.result()
+
+
+@cf.workflow()
+def polls(handle):
+    return handle.poll(default="not yet")
+
+
+@cf.workflow()
+def polls_child(x):
+    return child.submit(x).poll(default="not yet")
+
+
+@cf.workflow()
+def cancels(handle):
+    handle.cancel()
+    return "sent"
+
+
+@cf.workflow()
+def suspends():
+    cf.suspend(60)
 """
 
 
@@ -83,12 +104,14 @@ class FakeServer:
     def __init__(self) -> None:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.received: list[dict[str, Any]] = []
+        self.hellos: list[dict[str, Any]] = []
         self.connected = asyncio.Event()
         self._websocket: ServerConnection | None = None
 
     async def handle(self, websocket: ServerConnection) -> None:
-        hello = json.loads(await websocket.recv())
+        hello = protocol.decode(await websocket.recv(), protocol.WORKER_MESSAGES)
         assert hello["type"] == "hello"
+        self.hellos.append(hello)
         welcome = {"type": "welcome", "protocol": protocol.VERSION, "session": "S1"}
         await websocket.send(json.dumps({**welcome, "executions": []}))
         self._websocket = websocket
@@ -148,7 +171,13 @@ class FakeServer:
 Scenario = Callable[[FakeServer], Awaitable[None]]
 
 
-def run_worker(flows: str, scenario: Scenario, *, fresh_executors: bool = False) -> None:
+def run_worker(
+    flows: str,
+    scenario: Scenario,
+    *,
+    fresh_executors: bool = False,
+    accepts: dict[str, list[str]] | None = None,
+) -> None:
     """Run a worker with one executor process at a time (concurrency 1) through ``scenario``."""
 
     async def main() -> None:
@@ -165,6 +194,7 @@ def run_worker(flows: str, scenario: Scenario, *, fresh_executors: bool = False)
                 drain_timeout=5,
                 token=None,
                 fresh_executors=fresh_executors,
+                accepts=accepts,
             )
             running = asyncio.create_task(worker.run())
             try:
@@ -319,5 +349,79 @@ def test_a_wait_for_another_execution_asks_for_a_reply(flows):
             {"type": "resolved", "execution": "R1:1:1", "target": "R0:1:1", "result": result}
         )
         assert await server.value("R1:1:1") == 5
+
+    run_worker(flows, scenario)
+
+
+def test_hello_says_what_the_worker_provides_and_accepts(flows):
+    async def scenario(server: FakeServer) -> None:
+        (hello,) = server.hellos
+        assert (hello["protocol"], hello["provides"], hello["accepts"]) == (
+            protocol.VERSION,
+            {},
+            {"tier": ["batch", "bulk"]},
+        )
+
+    run_worker(flows, scenario, accepts={"tier": ["batch", "bulk"]})
+
+
+def test_pending_replies_from_the_server_reach_the_execution(flows):
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "polls", Execution.reference("R0:1:1", "m", "t"))
+        wait = await server.next("wait", "R1:1:1")
+        assert (wait["targets"], wait["reply"]) == (["R0:1:1"], True)
+        await server.send({"type": "pending", "execution": "R1:1:1", "targets": ["R0:1:1"]})
+        assert await server.value("R1:1:1") == "not yet"
+
+    run_worker(flows, scenario)
+
+
+def test_the_worker_replies_pending_itself_for_children_without_a_result(flows):
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "polls_child", 1)
+        submit = await server.next("submit", None)
+        await server.send(
+            {"type": "submitted", "ref": submit["ref"], "execution": "R1:2:1", "step": "R1:2"}
+        )
+        wait = await server.next("wait", "R1:1:1")
+        assert (wait["targets"], wait["reply"]) == (["R1:2:1"], False)
+        assert await server.value("R1:1:1") == "not yet"
+
+    run_worker(flows, scenario)
+
+
+def test_a_wait_for_an_unknown_execution_fails_instead_of_hanging(flows):
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "reads", Execution.reference("R0:9:1", "m", "t"))
+        await server.next("wait", "R1:1:1")
+        error = {"type": "error", "error": "unknown_execution", "message": "no execution R0:9:1"}
+        await server.send({**error, "execution": "R1:1:1", "target": "R0:9:1"})
+        result = await server.result("R1:1:1")
+        assert result["type"] == "error"
+        assert result["error"]["type"] == "builtins.LookupError"
+
+    run_worker(flows, scenario)
+
+
+def test_cancels_are_passed_on(flows):
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "cancels", Execution.reference("R0:1:1", "m", "t"))
+        cancel = await server.next("cancel", "R1:1:1")
+        assert cancel == {"type": "cancel", "execution": "R1:1:1", "targets": ["R0:1:1"]}
+        assert await server.value("R1:1:1") == "sent"
+
+    run_worker(flows, scenario)
+
+
+def test_a_suspended_result_is_sent_again_until_acknowledged(flows):
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "suspends")
+        message = await server.next("result", "R1:1:1")
+        assert (message["result"]["type"], message["result"]["dependencies"]) == ("suspended", [])
+        assert message["result"]["after"] > 0
+
+        await server.disconnect()
+        await asyncio.wait_for(server.connected.wait(), REPLY_TIMEOUT)
+        assert await server.result("R1:1:1") == message["result"]
 
     run_worker(flows, scenario)

@@ -22,6 +22,7 @@ from .errors import (
     ExecutionTimeout,
 )
 from .execution import Execution
+from .flow import cancel, select, suspend, suspense
 from .groups import group
 from .logs import log_debug, log_error, log_info, log_warning
 from .options import Cache, Defer, Retries
@@ -39,12 +40,16 @@ __all__ = [
     "ExecutionTimeout",
     "Retries",
     "__version__",
+    "cancel",
     "group",
     "log_debug",
     "log_error",
     "log_info",
     "log_warning",
+    "select",
     "stub",
+    "suspend",
+    "suspense",
     "task",
     "workflow",
 ]

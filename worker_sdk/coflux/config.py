@@ -14,6 +14,7 @@ directory if there is one::
     modules = ["app.flows"]      # COFLUX_WORKER_MODULES (comma-separated)
     concurrency = 8              # COFLUX_WORKER_CONCURRENCY
     provides = {gpu = ["A100"]}  # COFLUX_WORKER_PROVIDES ("gpu:A100,fast")
+    accepts = {tier = ["batch"]} # COFLUX_WORKER_ACCEPTS ("tier:batch")
 
 Unknown keys are an error, so that a misspelt setting is not silently ignored. A top-level
 ``modules`` is accepted for ``[worker] modules``.
@@ -45,6 +46,7 @@ class WorkerConfig:
     modules: tuple[str, ...] = ()
     concurrency: int | None = None
     provides: dict[str, list[str]] = field(default_factory=dict)
+    accepts: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,12 @@ _TOP_LEVEL = {
     "output": _str_setting,
     "modules": _modules_setting,
 }
-_WORKER = {"modules": _modules_setting, "concurrency": _int_setting, "provides": _tags_setting}
+_WORKER = {
+    "modules": _modules_setting,
+    "concurrency": _int_setting,
+    "provides": _tags_setting,
+    "accepts": _tags_setting,
+}
 
 
 def _config_path(flag: str | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
@@ -240,6 +247,7 @@ def load_config(
     env_modules = environ.get("COFLUX_WORKER_MODULES")
     env_concurrency = environ.get("COFLUX_WORKER_CONCURRENCY")
     env_provides = environ.get("COFLUX_WORKER_PROVIDES")
+    env_accepts = environ.get("COFLUX_WORKER_ACCEPTS")
     worker = WorkerConfig(
         modules=(
             _modules_setting(env_modules, "COFLUX_WORKER_MODULES")
@@ -255,6 +263,11 @@ def load_config(
             _tags_setting(env_provides, "COFLUX_WORKER_PROVIDES")
             if env_provides
             else file_worker.get("provides", {})
+        ),
+        accepts=(
+            _tags_setting(env_accepts, "COFLUX_WORKER_ACCEPTS")
+            if env_accepts
+            else file_worker.get("accepts", {})
         ),
     )
     return Config(

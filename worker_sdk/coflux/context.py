@@ -5,16 +5,28 @@ than a context variable: threads the user starts see it too.
 
 Two threads touch a context. The main thread runs user code, which submits calls and reads
 results; a reader thread hands over what the worker sends back (``submitted``, ``resolved``,
-``error``). They meet under one condition variable. Submissions are pipelined: ``submit``
-returns at once and only reading a handle's ID or result waits for the replies.
+``pending``, ``error``). They meet under one condition variable. Submissions are pipelined:
+``submit`` returns at once and only reading a handle's ID or result waits for the replies.
+
+Waiting. A result that is not known yet is asked for with a ``wait`` wanting a reply. The reply
+to each target is either its ``resolved`` result or ``pending`` (the worker answers for the
+execution's own children itself), so one round trip tells whether a result exists: that is all
+``poll`` and a suspense timeout of 0 wait for. ``resolved`` follows later for pending targets.
+
+Suspending. An execution that suspends (``cf.suspend``, or a wait in ``cf.suspense`` that ran
+out) records its ``suspended`` result here and raises ``Suspend`` to unwind the user's code. The
+executor reports the recorded result whatever the code does with the exception.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import ExecutionError, result_exception
 from .execution import Execution
@@ -26,6 +38,18 @@ if TYPE_CHECKING:
     from .targets import Target
 
 _current: ExecutionContext | None = None
+
+suspense_timeout: ContextVar[float | None] = ContextVar("coflux_suspense_timeout", default=None)
+"""Seconds a wait may take before the execution suspends; ``None`` (outside ``cf.suspense``)
+waits without limit. A context variable, as the scope of a ``with`` block: threads the user
+starts are not in it."""
+
+
+class Suspend(BaseException):
+    """Unwinds the code of an execution that suspends itself; the executor catches it.
+
+    Not an ``Exception``, so that ``except Exception`` in the user's code lets it through.
+    """
 
 
 def current() -> ExecutionContext | None:
@@ -49,9 +73,16 @@ class ExecutionContext:
         self._ids: dict[str, str] = {}
         self._submit_errors: dict[str, str] = {}
         self._results: dict[str, dict[str, Any]] = {}
-        self._asked: set[str] = set()
-        self._group: int | None = None
+        self._arrivals: dict[str, int] = {}
+        """When each result arrived (a sequence number), so that ``select`` knows the first."""
+        self._sequence = itertools.count()
+        self._asked: dict[str, int] = {}
+        """Waits wanting a reply sent per target; ``_answered`` counts ``pending`` replies."""
+        self._answered: dict[str, int] = {}
+        self._group: tuple[int, str | None] | None = None
         self._groups = 0
+        self.suspension: dict[str, Any] | None = None
+        """The ``suspended`` result, once the execution has suspended itself."""
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -64,20 +95,21 @@ class ExecutionContext:
             self._next_ref += 1
             ref = str(self._next_ref)
             group = self._group
-        self._send(
-            {
-                "type": "submit",
-                "ref": ref,
-                "parent": self.execution_id,
-                "module": target.module,
-                "target": target.name,
-                "target_type": target.type,
-                "arguments": encoded,
-                "options": target.options,
-                "group": group,
-                "wait": wait,
-            }
-        )
+        message: dict[str, Any] = {
+            "type": "submit",
+            "ref": ref,
+            "parent": self.execution_id,
+            "module": target.module,
+            "target": target.name,
+            "target_type": target.type,
+            "arguments": encoded,
+            "options": target.options,
+            "group": None,
+            "wait": wait,
+        }
+        if group is not None:
+            message["group"], message["group_name"] = group
+        self._send(message)
         return Execution(target.module, target.name, context=self, ref=ref)
 
     def id_for(self, ref: str) -> str:
@@ -89,39 +121,115 @@ class ExecutionContext:
             raise ExecutionError(self._submit_errors[ref])
 
     def result(self, handle: Execution[Any]) -> Any:
+        """The outcome, waiting as long as the suspense timeout allows, then suspending."""
         target_id = handle.id
-        with self._changed:
-            known = target_id in self._results
-        # Reading a result the server already pushed still records the dependency.
-        self._wait_message(target_id, reply=not known)
-        self._block_until(lambda: target_id in self._results)
-        with self._changed:
-            result = self._results[target_id]
-        return self._outcome(target_id, result)
+        if self._known(target_id):
+            # Reading a result the server already pushed still records the dependency.
+            self._record([target_id])
+        elif self._wait_any([target_id], suspense_timeout.get()) is None:
+            self.suspend(None, [target_id])
+        return self._outcome(target_id)
 
     def poll(self, handle: Execution[Any], timeout: float | None, default: Any) -> Any:
-        """Children's results are pushed unasked; for other executions ask once for a reply."""
-        target_id = handle.id
-        with self._changed:
-            known = target_id in self._results
-            ask = not known and target_id not in self._asked and bool(timeout)
-        if known or ask:
-            self._wait_message(target_id, reply=ask)
-        if timeout:
-            self._block_until(lambda: target_id in self._results, timeout)
-        with self._changed:
-            result = self._results.get(target_id)
-        if result is None:
-            return default
-        return self._outcome(target_id, result)
+        """The outcome if there is one within ``timeout`` seconds, else ``default``.
 
-    def _wait_message(self, target_id: str, *, reply: bool) -> None:
-        if reply:
-            with self._changed:
-                self._asked.add(target_id)
+        Asks the server at least once (one round trip, even with no timeout); never suspends.
+        """
+        target_id = handle.id
+        if self._known(target_id):
+            self._record([target_id])
+        elif self._wait_any([target_id], timeout or 0) is None:
+            return default
+        return self._outcome(target_id)
+
+    def select(self, handles: list[Execution[Any]]) -> int:
+        """The index of the first handle to resolve (of the earliest if several already are).
+
+        Waits as long as the suspense timeout allows, then suspends on all of them.
+        """
+        ids = [None if handle._local else handle.id for handle in handles]
+        targets = _unique(target for target in ids if target is not None)
+        with self._changed:
+            first = next(
+                (i for i, target in enumerate(ids) if target is None or target in self._results),
+                None,
+            )
+        if first is not None:
+            if targets:
+                self._record(targets)
+            return first
+        winner = self._wait_any(targets, suspense_timeout.get())
+        if winner is None:
+            self.suspend(None, targets)
+        return ids.index(winner)
+
+    def cancel(self, handles: Iterable[Execution[Any]]) -> None:
+        """Ask the server to cancel the executions (and their descendants) not known to be done.
+
+        Does not wait: their ``cancelled`` results arrive like any other.
+        """
+        ids = _unique(handle.id for handle in handles if not handle._local)
+        with self._changed:
+            targets = [target for target in ids if target not in self._results]
+        if targets:
+            self._send({"type": "cancel", "execution": self.execution_id, "targets": targets})
+
+    def suspend(self, after: int | None, dependencies: list[str]) -> NoReturn:
+        """Stop the execution, to be started again from the top after ``after`` (epoch ms) and
+        once one of ``dependencies`` (if any) has a result."""
+        with self._changed:
+            if self.suspension is None:
+                self.suspension = {
+                    "type": "suspended",
+                    "after": after,
+                    "dependencies": dependencies,
+                }
+        raise Suspend
+
+    def _known(self, target_id: str) -> bool:
+        with self._changed:
+            return target_id in self._results
+
+    def _record(self, targets: list[str]) -> None:
+        """A wait wanting no reply: it records dependencies on results already read."""
         self._send(
-            {"type": "wait", "execution": self.execution_id, "targets": [target_id], "reply": reply}
+            {"type": "wait", "execution": self.execution_id, "targets": targets, "reply": False}
         )
+
+    def _wait_any(self, targets: list[str], timeout: float | None) -> str | None:
+        """Ask for the targets' results; return the first of them to resolve, or ``None``.
+
+        With ``timeout`` ``None`` this waits until one resolves. Otherwise it waits at least
+        until every target is resolved or reported pending (one round trip), and at most until
+        ``timeout`` seconds have passed since the call.
+        """
+        deadline = time.monotonic() + (timeout or 0)
+        with self._changed:
+            for target in targets:
+                self._asked[target] = self._asked.get(target, 0) + 1
+            asked = {target: self._asked[target] for target in targets}
+        self._send(
+            {"type": "wait", "execution": self.execution_id, "targets": targets, "reply": True}
+        )
+
+        def resolved() -> bool:
+            return any(target in self._results for target in targets)
+
+        def answered() -> bool:
+            return resolved() or all(
+                self._answered.get(target, 0) >= asked[target] for target in targets
+            )
+
+        if timeout is None:
+            self._block_until(resolved)
+        else:
+            self._block_until(answered)
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                self._block_until(resolved, remaining)
+        with self._changed:
+            done = [target for target in targets if target in self._results]
+            return min(done, key=self._arrivals.__getitem__) if done else None
 
     def _block_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> None:
         """Wait for a reply; held messages (see ``coflux.outgoing``) are sent first."""
@@ -132,8 +240,9 @@ class ExecutionContext:
         with self._changed:
             self._changed.wait_for(predicate, timeout)
 
-    @staticmethod
-    def _outcome(target_id: str, result: dict[str, Any]) -> Any:
+    def _outcome(self, target_id: str) -> Any:
+        with self._changed:
+            result = self._results[target_id]
         if result.get("type") == "value":
             return deserialize(result["value"])
         raise result_exception(result, target_id)
@@ -141,11 +250,11 @@ class ExecutionContext:
     # --- groups and logs -----------------------------------------------------------------
 
     @contextlib.contextmanager
-    def group(self) -> Iterator[int]:
+    def group(self, name: str | None = None) -> Iterator[int]:
         with self._changed:
             self._groups += 1
             group_id = self._groups
-            outer, self._group = self._group, group_id
+            outer, self._group = self._group, (group_id, name)
         try:
             yield group_id
         finally:
@@ -160,18 +269,40 @@ class ExecutionContext:
 
     def receive(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
+        answers_submit = False
         with self._changed:
             if kind == "submitted":
                 self._ids[message["ref"]] = message["execution"]
+                answers_submit = True
             elif kind == "resolved":
-                self._results[message["target"]] = message["result"]
+                self._resolve(message["target"], message["result"])
+            elif kind == "pending":
+                for target in message["targets"]:
+                    # Replies beyond the waits sent (a wait re-sent after a reconnect) would
+                    # answer a later wait before the server has.
+                    count = self._answered.get(target, 0) + 1
+                    self._answered[target] = min(count, self._asked.get(target, 0))
             elif kind == "error" and "ref" in message:
                 self._submit_errors[message["ref"]] = message.get("message") or message["error"]
+                answers_submit = True
+            elif kind == "error" and isinstance(message.get("target"), str):
+                # A wait for an execution the server does not know: waiting would never end.
+                error = {"type": "builtins.LookupError", "message": message.get("message", "")}
+                self._resolve(message["target"], {"type": "error", "error": error})
             else:
                 return
             self._changed.notify_all()
-        if kind != "resolved":
+        if answers_submit:
             self._outgoing.answered()
+
+    def _resolve(self, target: str, result: dict[str, Any]) -> None:
+        if target not in self._results:
+            self._arrivals[target] = next(self._sequence)
+        self._results[target] = result
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
 
 
 def _log_value(value: Any) -> dict[str, Any]:

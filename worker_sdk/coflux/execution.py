@@ -1,8 +1,8 @@
 """``Execution``: a handle on a (possibly still running) execution.
 
 A handle is a pure reference: an execution ID with its module and target. Inside an execution
-the handle reads outcomes through the running execution's context; outside one (SPEC §2.5) a
-submitted target runs at once and its handle holds the outcome already.
+the handle reads outcomes (and cancels) through the running execution's context; outside one
+(SPEC §2.5) a submitted target runs at once and its handle holds the outcome already.
 """
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ class Execution(Generic[T]):
         return self._id
 
     @property
+    def _local(self) -> bool:
+        """Whether this is the handle of a call that already ran in this process."""
+        return self._outcome is not None
+
+    @property
     def module(self) -> str | None:
         return self._module
 
@@ -85,16 +90,29 @@ class Execution(Generic[T]):
         return self._target
 
     def result(self) -> T:
-        """The value; raises ``ExecutionError``/``ExecutionTerminated`` if there is none."""
+        """The value; raises ``ExecutionError``/``ExecutionTerminated`` if there is none.
+
+        Waits for it without limit, or in a ``cf.suspense`` block as long as that allows before
+        the execution suspends.
+        """
         if self._outcome is not None:
             return self._outcome.get()
         return self._bound().result(self)
 
     def poll(self, timeout: float | None = None, *, default: Any = None) -> T | Any:
-        """The value if the execution has finished within ``timeout`` seconds, else ``default``."""
+        """The value if the execution has finished within ``timeout`` seconds, else ``default``.
+
+        Asks the server even with no timeout (one round trip); never suspends, even in a
+        ``cf.suspense`` block. Raises as ``result()`` does if the execution failed.
+        """
         if self._outcome is not None:
             return self._outcome.get()
         return self._bound().poll(self, timeout, default)
+
+    def cancel(self) -> None:
+        """Cancel the execution and its descendants, unless it has finished; does not wait."""
+        if self._outcome is None:
+            self._bound().cancel([self])
 
     def _bound(self) -> ExecutionContext:
         if self._context is not None:

@@ -4,8 +4,10 @@ An executor is forked with the user's modules already imported and waits, warm, 
 the worker's connection process. It says ``ready``, receives an ``execute`` message, runs the
 target in a fresh temporary working directory with its output captured, sends the ``result``,
 restores what the execution may have changed (working directory, environment variables,
-``sys.stdout``/``sys.stderr``) and says ``ready`` again. Meanwhile a reader thread passes the
-worker's replies to the running execution's context.
+``sys.stdout``/``sys.stderr``) and says ``ready`` again. An execution that suspended itself
+(``coflux.flow``) reports the ``suspended`` result its context recorded, whatever its code did
+with the exception that unwound it. Meanwhile a reader thread passes the worker's replies to
+the running execution's context.
 
 The process is kept for later executions because forking and warming a new one costs several
 times more than a trivial execution. It exits instead of saying ``ready`` again when it was
@@ -34,7 +36,7 @@ from typing import Any
 
 from . import workdir
 from .capture import LogBuffer, capture_output
-from .context import ExecutionContext, activate
+from .context import ExecutionContext, Suspend, activate
 from .options import Retries
 from .outgoing import Outgoing
 from .pipe import BlockingPipe
@@ -138,7 +140,7 @@ def run(
     activate(context)
     try:
         with capture_output(logs):
-            result = _execute(message)
+            result = _execute(message, context)
     finally:
         activate(None)
         reader.context = None
@@ -147,8 +149,9 @@ def run(
     return result
 
 
-def _execute(message: dict[str, Any]) -> dict[str, Any]:
+def _execute(message: dict[str, Any], context: ExecutionContext) -> dict[str, Any]:
     target: Target[Any, Any] | None = None
+    result: dict[str, Any] | None = None
     try:
         module, name = message["module"], message["target"]
         importlib.import_module(module)
@@ -157,9 +160,16 @@ def _execute(message: dict[str, Any]) -> dict[str, Any]:
             raise LookupError(f"module {module!r} defines no target named {name!r}")
         arguments = [deserialize(argument) for argument in message["arguments"]]
         value = invoke(target.fn, arguments)
-        return {"type": "value", "value": serialize(value)}
+        result = {"type": "value", "value": serialize(value)}
+    except Suspend:
+        pass
     except BaseException as exc:
-        return _failure(exc, target.retries if target is not None else None)
+        result = _failure(exc, target.retries if target is not None else None)
+    # A suspension stands even if the user's code caught the exception that unwound it.
+    if context.suspension is not None:
+        return context.suspension
+    assert result is not None
+    return result
 
 
 def _failure(exc: BaseException, retries: Retries | None) -> dict[str, Any]:

@@ -10,15 +10,14 @@ from .context import current
 
 @contextlib.contextmanager
 def group(name: str | None = None) -> Iterator[None]:
-    """Calls submitted inside the block carry the execution's next group id.
+    """Calls submitted inside the block carry the execution's next group id, and ``name``.
 
     Groups nest: leaving an inner group restores the outer one. Outside an execution this does
-    nothing. Groups are identified by their id; ``name`` is accepted so that code written for
-    Coflux runs unchanged, and is not sent to the server.
+    nothing.
     """
     context = current()
     if context is None:
         yield
         return
-    with context.group():
+    with context.group(name):
         yield

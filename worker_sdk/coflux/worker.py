@@ -8,7 +8,12 @@ What survives a lost connection. Executors keep running while the worker reconne
 server may have missed: results not yet acknowledged (``ack``), and, per running execution, the
 submits still unanswered and the waits still unresolved. The server dedupes submits by
 parent and ref and keeps the first result. Other messages made while disconnected (``started``,
-logs) are queued and sent after those.
+logs, cancels) are queued and sent after those.
+
+Replies to waits. An executor that asks for a reply gets one for every target, ``resolved`` or
+``pending`` (see ``coflux.context``). Children's results are pushed to their parent unasked, so
+a wait for children only is sent to the server asking no reply, and the worker answers
+``pending`` itself for those not resolved yet.
 
 Submit refs. An executor numbers its submits ``"1"``, ``"2"``, … which is unique only within
 its execution, yet ``submitted`` replies carry no parent. So on the wire each submit gets a ref
@@ -73,7 +78,7 @@ def _queued_offline(message: dict[str, Any]) -> bool:
     worker's state after ``hello``; a heartbeat would be stale by then.
     """
     kind = message["type"]
-    return kind in ("started", "log") or (kind == "wait" and not message["reply"])
+    return kind in ("started", "log", "cancel") or (kind == "wait" and not message["reply"])
 
 
 class WorkerError(Exception):
@@ -103,6 +108,7 @@ def run_worker(
     modules: list[str],
     concurrency: int,
     provides: dict[str, list[str]],
+    accepts: dict[str, list[str]] | None = None,
     session: str | None = None,
     drain_timeout: float = 120.0,
     secure: bool = False,
@@ -112,9 +118,11 @@ def run_worker(
     """Run a worker until it is stopped by a signal; raise ``WorkerError`` on a fatal error.
 
     Modules are imported relative to the current directory, as with ``python -m``.
-    ``concurrency`` 0 means unlimited; ``drain_timeout`` 0 waits for running executions
-    without limit. ``fresh_executors`` runs each execution in a newly forked process instead
-    of reusing executor processes.
+    ``provides`` and ``accepts`` are routing tags (SPEC §3.2): executions whose requirements
+    ``provides`` meets may come here, and only those that require one of the ``accepts`` values
+    of each of its keys. ``concurrency`` 0 means unlimited; ``drain_timeout`` 0 waits for
+    running executions without limit. ``fresh_executors`` runs each execution in a newly forked
+    process instead of reusing executor processes.
     """
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -124,6 +132,7 @@ def run_worker(
         modules=modules,
         concurrency=concurrency,
         provides=provides,
+        accepts=accepts or {},
         session=session,
         drain_timeout=drain_timeout,
         token=token,
@@ -160,12 +169,14 @@ class Worker:
         drain_timeout: float,
         token: str | None,
         fresh_executors: bool = False,
+        accepts: dict[str, list[str]] | None = None,
     ) -> None:
         self._url = url
         self._workspace = workspace
         self._modules = modules
         self._concurrency = concurrency
         self._provides = provides
+        self._accepts = accepts or {}
         self._session = session
         self._drain_timeout = drain_timeout
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -310,9 +321,11 @@ class Worker:
 
     async def _converse(self, websocket: ClientConnection) -> None:
         await websocket.send(protocol.encode(self._hello()))
-        reply = protocol.decode(
-            await asyncio.wait_for(websocket.recv(), WELCOME_TIMEOUT), protocol.SERVER_MESSAGES
-        )
+        # Not ``asyncio.wait_for``: on Python 3.11 it loses a cancellation that comes as the
+        # reply arrives, and a worker stopped right then would never stop.
+        async with asyncio.timeout(WELCOME_TIMEOUT):
+            text = await websocket.recv()
+        reply = protocol.decode(text, protocol.SERVER_MESSAGES)
         if reply["type"] == "error":
             if reply["error"] in FATAL_ERRORS:
                 raise WorkerError(f"{reply['error']}: {reply['message']}")
@@ -351,6 +364,7 @@ class Worker:
             "session": self._session,
             "concurrency": self._concurrency,
             "provides": self._provides,
+            "accepts": self._accepts,
             "targets": self._targets,
         }
 
@@ -429,6 +443,8 @@ class Worker:
             self._reply_to_submit(message)
         elif kind == "resolved":
             self._resolved(message)
+        elif kind == "pending":
+            self._pending(message)
         elif kind == "error":
             self._error(message)
         elif kind == "ack":
@@ -470,9 +486,23 @@ class Worker:
             execution.waits.pop(number, None)
         self._pool_send(execution.process, message)
 
+    def _pending(self, message: dict[str, Any]) -> None:
+        """Targets of a wait with no result yet; the wait stays remembered until they have."""
+        execution = self._executions.get(message["execution"])
+        if execution is not None and execution.process is not None:
+            self._pool_send(execution.process, message)
+
     def _error(self, message: dict[str, Any]) -> None:
         if message.get("ref") in self._refs:
             self._reply_to_submit(message)
+            return
+        execution = self._executions.get(message.get("execution", ""))
+        if isinstance(message.get("target"), str) and execution is not None:
+            # A wait for an execution the server does not know: the executor stops waiting.
+            for number in execution.waiting.pop(message["target"], ()):
+                execution.waits.pop(number, None)
+            if execution.process is not None:
+                self._pool_send(execution.process, message)
             return
         log.warning("server reported %s: %s", message["error"], message["message"])
         # A result the server refuses will not be accepted by re-sending it either.
@@ -553,7 +583,7 @@ class Worker:
             self._send(outgoing)
         elif kind == "wait":
             self._wait(execution, {**message, "execution": execution_id})
-        elif kind == "log":
+        elif kind in ("cancel", "log"):
             self._send({**message, "execution": execution_id})
         elif kind == "result":
             self._finish(execution_id, message["result"])
@@ -563,8 +593,9 @@ class Worker:
 
         A reply is not asked of the server for results that will reach the execution anyway:
         those already passed on, and those of its children, which the server pushes to it when
-        they end. After a reconnect, a remembered wait is re-sent asking for a reply all the
-        same, in case a result was pushed while the connection was down.
+        they end; the worker replies ``pending`` for those itself. After a reconnect, a
+        remembered wait is re-sent asking for a reply all the same, in case a result was pushed
+        while the connection was down.
         """
         targets = message["targets"]
         if message["reply"]:
@@ -576,6 +607,9 @@ class Worker:
                     execution.waiting.setdefault(target, []).append(self._wait_counter)
             if all(target in execution.children for target in pending):
                 message = {**message, "reply": False}
+                if pending and execution.process is not None:
+                    reply = {"type": "pending", "execution": message["execution"]}
+                    self._pool_send(execution.process, {**reply, "targets": pending})
         self._send(message)
 
     def _executor_exited(self, process: ExecutorProcess) -> None:

@@ -68,11 +68,22 @@ class WorkerOptions:
     modules: list[str]
     concurrency: int
     provides: dict[str, list[str]]
+    accepts: dict[str, list[str]]
     session: str | None
     drain_timeout: float
     secure: bool
     token: str | None
     fresh_executors: bool
+
+
+def _tags(
+    flags: tuple[str, ...], configured: dict[str, list[str]], option: str
+) -> dict[str, list[str]]:
+    """Tags given with ``option`` (which replace the configured ones), or the configured ones."""
+    try:
+        return parse_tags(flags) if flags else configured
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 def serve(options: WorkerOptions, config: Config, register: bool) -> None:
@@ -118,6 +129,12 @@ def _serve_reloaded(options: WorkerOptions, config: Config, register: bool) -> N
     metavar="KEY:VALUE,…",
     help="Tags for routing (repeatable), e.g. gpu:A100,fast.",
 )
+@click.option(
+    "--accepts",
+    multiple=True,
+    metavar="KEY:VALUE,…",
+    help="Take only work requiring one of these values per key (repeatable), e.g. tier:batch.",
+)
 @click.option("--session", envvar="COFLUX_SESSION", help="Resume this session (pool workers).")
 @click.option(
     "--drain-timeout",
@@ -140,6 +157,7 @@ def worker(
     register: bool,
     concurrency: int | None,
     provides: tuple[str, ...],
+    accepts: tuple[str, ...],
     session: str | None,
     drain_timeout: float,
     fresh_executors: bool,
@@ -149,10 +167,8 @@ def worker(
     chosen = list(modules) or list(config.worker.modules)
     if not chosen:
         raise click.UsageError("name the modules, or list them in coflux.toml ([worker] modules)")
-    try:
-        tags = parse_tags(provides) if provides else config.worker.provides
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint="--provides") from None
+    provided = _tags(provides, config.worker.provides, "--provides")
+    accepted = _tags(accepts, config.worker.accepts, "--accepts")
     if concurrency is None:
         concurrency = config.worker.concurrency
     options = WorkerOptions(
@@ -161,7 +177,8 @@ def worker(
         workspace=config.workspace,
         modules=chosen,
         concurrency=default_concurrency() if concurrency is None else concurrency,
-        provides=tags,
+        provides=provided,
+        accepts=accepted,
         session=session,
         drain_timeout=drain_timeout,
         secure=config.secure,
