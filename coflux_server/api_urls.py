@@ -8,15 +8,23 @@ from coflux_server import api_views
 from runs import api as runs_api
 from workspaces import api as workspaces_api
 
+PROJECT = "projects/<slug:project>"
+WORKSPACE = f"{PROJECT}/workspaces/<path:workspace>"
+
+# A workspace's name may contain '/': the paths with an action after the name come before the
+# bare one, which would match them too (see workspaces.api).
 urlpatterns = [
     path("discover", api_views.discover),
-    path(
-        "projects/<slug:project>/workspaces/<path:workspace>/manifests",
-        workspaces_api.manifests,
-    ),
-    path("projects/<slug:project>/workspaces/<path:workspace>/runs", runs_api.workspace_runs),
-    path("projects/<slug:project>/runs/<str:run_id>", runs_api.run_detail),
-    path("projects/<slug:project>/runs/<str:run_id>/result", runs_api.run_result),
-    path("projects/<slug:project>/runs/<str:run_id>/logs", runs_api.run_log),
+    path(f"{PROJECT}/workspaces", workspaces_api.workspaces),
+    path(f"{WORKSPACE}/manifests", workspaces_api.manifests),
+    path(f"{WORKSPACE}/runs", runs_api.workspace_runs),
+    path(f"{WORKSPACE}/pause", workspaces_api.pause),
+    path(f"{WORKSPACE}/resume", workspaces_api.resume),
+    path(WORKSPACE, workspaces_api.workspace_detail),
+    path(f"{PROJECT}/executions/<str:execution_id>/cancel", runs_api.cancel),
+    path(f"{PROJECT}/steps/<str:step_id>/rerun", runs_api.rerun),
+    path(f"{PROJECT}/runs/<str:run_id>", runs_api.run_detail),
+    path(f"{PROJECT}/runs/<str:run_id>/result", runs_api.run_result),
+    path(f"{PROJECT}/runs/<str:run_id>/logs", runs_api.run_log),
     re_path(r"^(?P<path>.*)$", api_views.not_found),
 ]

@@ -1,6 +1,7 @@
 """Finding what an API request names — project, workspace, run — or failing with the API's errors.
 
-Views call these before their one domain call; they are where access checks belong.
+Views call these before their one domain call; they are where access checks belong. Workspace
+names are case-insensitive (shared/SPEC.md §1): ``Dev`` finds the workspace ``dev``.
 """
 
 from __future__ import annotations
@@ -8,7 +9,16 @@ from __future__ import annotations
 from coflux_server.api_errors import ApiError
 from projects.models import Project
 from workspaces.models import Workspace
-from workspaces.names import is_valid_workspace_name
+from workspaces.names import InvalidWorkspace, check_workspace_name
+
+__all__ = [
+    "InvalidWorkspace",
+    "ProjectNotFound",
+    "WorkspaceNotFound",
+    "project_by_name",
+    "workspace_for_read",
+    "workspace_for_write",
+]
 
 
 class ProjectNotFound(ApiError):
@@ -21,11 +31,6 @@ class WorkspaceNotFound(ApiError):
     status = 404
 
 
-class InvalidWorkspace(ApiError):
-    code = "invalid_workspace"
-    status = 400
-
-
 def project_by_name(name: str) -> Project:
     try:
         return Project.objects.get(name=name)
@@ -33,23 +38,17 @@ def project_by_name(name: str) -> Project:
         raise ProjectNotFound(f"No project named {name!r}.") from None
 
 
-def _checked_name(name: str) -> str:
-    if not is_valid_workspace_name(name):
-        raise InvalidWorkspace(
-            f"Invalid workspace name {name!r}: use letters, digits, '_' and '-', "
-            "in segments separated by '/'."
-        )
-    return name
+def workspace_for_read(project: Project, name: str, what: str = "workspace") -> Workspace:
+    """A live workspace of the project, whatever the case of ``name``; reading never creates one.
 
-
-def workspace_for_read(project: Project, name: str) -> Workspace:
-    """A live workspace of the project; reading never creates one."""
-    try:
-        return Workspace.objects.live(project).get(name=_checked_name(name))
-    except Workspace.DoesNotExist:
-        raise WorkspaceNotFound(f"No workspace named {name!r}.") from None
+    ``what`` names the workspace in errors, e.g. "base workspace".
+    """
+    found = Workspace.objects.named(project, check_workspace_name(name, f"{what} name"))
+    if found is None:
+        raise WorkspaceNotFound(f"No {what} named {name!r}.", details={"workspace": name})
+    return found
 
 
 def workspace_for_write(project: Project, name: str) -> Workspace:
     """A live workspace of the project, created when a write names one that does not exist."""
-    return Workspace.objects.ensure(project, _checked_name(name))
+    return Workspace.objects.ensure(project, check_workspace_name(name))

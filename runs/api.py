@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -12,7 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from coflux_server.api_errors import ApiError, error_response
+from coflux_server.api_input import InvalidRequest, is_integer, is_number, json_object
 from projects.access import project_by_name, workspace_for_read, workspace_for_write
+from runs.control import cancel_execution, rerun_step
 from runs.logs import run_logs
 from runs.models import Execution
 from runs.snapshots import (
@@ -24,32 +27,89 @@ from runs.snapshots import (
 )
 from runs.submission import InvalidArguments, find_idempotent_submission, submit_run
 from runs.values import from_plain_json
+from workspaces import api as workspaces_api
 
-_SUBMISSION_KEYS = {"module", "target", "arguments", "idempotency_key"}
+_SUBMISSION_KEYS = {
+    "module",
+    "target",
+    "arguments",
+    "idempotency_key",
+    "delay",
+    "retries",
+    "requires",
+    "memo",
+}
+MAX_DELAY_SECONDS = 366 * 24 * 3600
+MAX_RETRIES = 10_000
 
 
-class InvalidRequest(ApiError):
-    code = "invalid_request"
+@dataclass(frozen=True)
+class Submission:
+    module: str
+    target: str
+    arguments: list[Any]
+    idempotency_key: str
+    overrides: dict[str, Any]
+    """Options of the root step to replace, in their stored shape."""
 
 
-def _parse_submission(data: Any) -> tuple[str, str, list[Any], str]:
-    if not isinstance(data, dict):
-        raise InvalidRequest("The body must be a JSON object.")
-    unknown = set(data) - _SUBMISSION_KEYS
-    if unknown:
-        raise InvalidRequest(f"Unknown field {sorted(unknown)[0]!r}.")
-    module, target = data.get("module"), data.get("target")
+def _parse_submission(data: Any) -> Submission:
+    body = json_object(data, _SUBMISSION_KEYS)
+    module, target = body.get("module"), body.get("target")
     if not isinstance(module, str) or not module:
         raise InvalidRequest("'module' must be a non-empty string.")
     if not isinstance(target, str) or not target:
         raise InvalidRequest("'target' must be a non-empty string.")
-    arguments = data.get("arguments", [])
+    arguments = body.get("arguments", [])
     if not isinstance(arguments, list):
         raise InvalidArguments("'arguments' must be a list of JSON values.")
-    key = data.get("idempotency_key", "")
+    key = body.get("idempotency_key", "")
     if not isinstance(key, str) or len(key) > 200:
         raise InvalidRequest("'idempotency_key' must be a string of at most 200 characters.")
-    return module, target, arguments, key
+    return Submission(module, target, arguments, key, _parse_overrides(body))
+
+
+def _parse_overrides(body: dict[str, Any]) -> dict[str, Any]:
+    """``delay`` (seconds), ``retries`` (count), ``requires`` and ``memo`` as stored options."""
+    overrides: dict[str, Any] = {}
+    if "delay" in body:
+        delay = body["delay"]
+        if not is_number(delay) or not 0 <= delay <= MAX_DELAY_SECONDS:
+            raise InvalidRequest(
+                f"'delay' must be a number of seconds from 0 to {MAX_DELAY_SECONDS}."
+            )
+        overrides["delay_ms"] = round(delay * 1000)
+    if "retries" in body:
+        retries = body["retries"]
+        if not is_integer(retries) or not 0 <= retries <= MAX_RETRIES:
+            raise InvalidRequest(
+                f"'retries' must be a whole number from 0 (no retries) to {MAX_RETRIES}."
+            )
+        # As the SDK's ``retries=n``: up to n retries, each straight after the failure.
+        overrides["retries"] = (
+            {"limit": retries, "backoff_min_ms": 0, "backoff_max_ms": 0} if retries else None
+        )
+    if "requires" in body:
+        overrides["requires"] = _parse_requires(body["requires"])
+    if "memo" in body:
+        if not isinstance(body["memo"], bool):
+            raise InvalidRequest("'memo' must be true or false.")
+        overrides["memo"] = body["memo"]
+    return overrides
+
+
+def _parse_requires(requires: Any) -> dict[str, list[str]] | None:
+    if requires is None:
+        return None
+    message = "'requires' must be null or an object mapping tag names to lists of strings."
+    if not isinstance(requires, dict):
+        raise InvalidRequest(message)
+    for key, values in requires.items():
+        if not key or len(key) > 100:
+            raise InvalidRequest(f"Invalid tag name {key!r} in 'requires'.")
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise InvalidRequest(f"'requires[{key!r}]' must be a list of non-empty strings.")
+    return {key: list(values) for key, values in requires.items()}
 
 
 def _submitted(execution: Execution) -> dict[str, str]:
@@ -60,19 +120,49 @@ def _submitted(execution: Execution) -> dict[str, str]:
     }
 
 
-@api_view(["GET", "POST"])
+@api_view(["GET", "POST", "PATCH"])
 def workspace_runs(request: Request, project: str, workspace: str) -> Response:
+    if request.method == "PATCH":
+        # ``workspaces/a/runs`` also names the workspace ``a/runs``; see workspaces.api.
+        return workspaces_api.update(request, project, f"{workspace}/runs")
     found = project_by_name(project)
     if request.method == "GET":
         return Response(recent_runs(workspace_for_read(found, workspace)))
-    module, target, arguments, key = _parse_submission(request.data)
+    submission = _parse_submission(request.data)
     space = workspace_for_write(found, workspace)
+    key = submission.idempotency_key
     existing = find_idempotent_submission(space, key) if key else None
     if existing is not None:
         return Response(_submitted(existing), status=200)
-    values = [from_plain_json(argument) for argument in arguments]
-    execution = submit_run(space, module, target, values, idempotency_key=key)
+    values = [from_plain_json(argument) for argument in submission.arguments]
+    execution = submit_run(
+        space,
+        submission.module,
+        submission.target,
+        values,
+        idempotency_key=key,
+        overrides=submission.overrides,
+    )
     return Response(_submitted(execution), status=201)
+
+
+@api_view(["POST"])
+def cancel(request: Request, project: str, execution_id: str) -> Response:
+    """Cancel the execution and its unfinished descendants: ``{"cancelled": [ids]}``."""
+    json_object(request.data, ())
+    return Response({"cancelled": cancel_execution(project_by_name(project), execution_id)})
+
+
+@api_view(["POST"])
+def rerun(request: Request, project: str, step_id: str) -> Response:
+    """Start a new attempt at the step, in ``{"workspace"?: name}``, by default the step's own."""
+    body = json_object(request.data, {"workspace"})
+    found = project_by_name(project)
+    name = body.get("workspace")
+    if name is not None and not isinstance(name, str):
+        raise InvalidRequest("'workspace' must be a workspace name or null.")
+    space = workspace_for_read(found, name) if name is not None else None
+    return Response(rerun_step(found, step_id, space), status=201)
 
 
 @api_view(["GET"])

@@ -96,6 +96,7 @@ def run_snapshot(run: Run) -> dict[str, Any]:
     return {
         "id": run.id,
         "workspace": run.workspace.name,
+        "parent": run.parent_id,
         "created_at": _iso(run.created_at),
         "status": run_status(latest),
         "result": _result_message(latest),

@@ -18,6 +18,8 @@ from workspaces.models import Target, Workspace
 RUN_ID_ALPHABET = "bcdfghjkmnpqrstvwxz23456789"
 RUN_ID_LENGTH = 6
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+OVERRIDABLE_OPTIONS = frozenset({"delay_ms", "retries", "requires", "memo"})
+"""Options of a workflow that a submission may replace for its run's root step."""
 
 
 class TargetNotFound(ApiError):
@@ -72,6 +74,17 @@ def find_idempotent_submission(workspace: Workspace, idempotency_key: str) -> Ex
     return Execution.objects.idempotent_root(workspace, idempotency_key, since)
 
 
+def root_options(workflow: Target, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The root step's options: the registered workflow's, with ``overrides`` replacing keys.
+
+    ``overrides`` holds options in their stored shape (see ``OVERRIDABLE_OPTIONS``).
+    """
+    unknown = set(overrides or {}) - OVERRIDABLE_OPTIONS
+    if unknown:
+        raise ValueError(f"options that cannot be overridden: {sorted(unknown)}")
+    return {**workflow.options, **(overrides or {})}
+
+
 def submit_run(
     workspace: Workspace,
     module: str,
@@ -79,15 +92,20 @@ def submit_run(
     arguments: list[dict[str, Any]],
     *,
     idempotency_key: str = "",
+    overrides: dict[str, Any] | None = None,
 ) -> Execution:
     """Start a run of a registered workflow; ``arguments`` are wire values.
 
     Creates the run, its root step and first execution (queued) in one transaction and wakes the
-    project's orchestrator once it commits. With an idempotency key that was used in the
-    workspace in the last 24 hours, returns that run's root execution instead.
+    project's orchestrator once it commits. The root step gets the workflow's registered
+    options with ``overrides`` applied (``delay_ms``, ``retries``, ``requires``, ``memo``), and
+    its first execution is due after ``delay_ms``. With an idempotency key that was used in the
+    workspace in the last 24 hours, returns that run's root execution instead (whatever the
+    overrides).
     """
     workflow = find_workflow(workspace, module, target)
     check_arguments(workflow, arguments)
+    options = root_options(workflow, overrides)
     now = timezone.now()
     with transaction.atomic():
         if idempotency_key:
@@ -106,10 +124,10 @@ def submit_run(
             target=target,
             target_type=Target.Kind.WORKFLOW,
             arguments=arguments,
-            options=workflow.options,
+            options=options,
             created_at=now,
         )
-        delay_ms = workflow.options.get("delay_ms") or 0
+        delay_ms = options.get("delay_ms") or 0
         execution = Execution.objects.create(
             id=f"{step.id}:1",
             step=step,

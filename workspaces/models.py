@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -14,18 +15,21 @@ class WorkspaceManager(models.Manager["Workspace"]):
         """The project's workspaces that are not archived."""
         return self.filter(project=project).exclude(state=Workspace.State.ARCHIVED)
 
+    def named(self, project: Project, name: str) -> Workspace | None:
+        """The live workspace of that name, whatever its case (names are case-insensitive)."""
+        return self.live(project).filter(name__iexact=name).first()
+
     def ensure(self, project: Project, name: str) -> Workspace:
-        """The live workspace of that name, created if there is none."""
-        try:
-            return self.live(project).get(name=name)
-        except Workspace.DoesNotExist:
-            pass
+        """The live workspace of that name (any case), created if there is none."""
+        found = self.named(project, name)
+        if found is not None:
+            return found
         try:
             with transaction.atomic():
                 return self.create(project=project, name=name)
         except IntegrityError:
             # Another request created it between our lookup and insert.
-            return self.live(project).get(name=name)
+            return self.live(project).get(name__iexact=name)
 
 
 class Workspace(models.Model):
@@ -48,8 +52,10 @@ class Workspace(models.Model):
 
     class Meta:
         constraints = [
+            # Names are case-insensitive: "Dev" and "dev" are the same workspace.
             models.UniqueConstraint(
-                fields=["project", "name"],
+                "project",
+                Lower("name"),
                 condition=~models.Q(state="archived"),
                 name="workspace_unique_live_name",
             )

@@ -1,11 +1,32 @@
-"""Workspace names: ``^[a-z0-9_-]+(/[a-z0-9_-]+)*$``, compared case-insensitively."""
+"""Workspace names: ``^[a-z0-9_-]+(/[a-z0-9_-]+)*$``, compared case-insensitively.
+
+A name is stored as it was first given and found whatever its case (``name__iexact``); the
+database's unique constraint is on the lower-cased name, so ``Dev`` and ``dev`` are one.
+"""
 
 from __future__ import annotations
 
 import re
 
+from coflux_server.api_errors import ApiError
+
 WORKSPACE_NAME = re.compile(r"^[a-z0-9_-]+(/[a-z0-9_-]+)*$", re.IGNORECASE)
+
+
+class InvalidWorkspace(ApiError):
+    code = "invalid_workspace"
+    status = 400
 
 
 def is_valid_workspace_name(name: str) -> bool:
     return len(name) <= 200 and WORKSPACE_NAME.fullmatch(name) is not None
+
+
+def check_workspace_name(name: object, what: str = "workspace name") -> str:
+    """``name`` if it is a valid workspace name, else ``InvalidWorkspace`` naming ``what``."""
+    if not isinstance(name, str) or not is_valid_workspace_name(name):
+        raise InvalidWorkspace(
+            f"Invalid {what} {name!r}: use letters, digits, '_' and '-', "
+            "in segments separated by '/' (at most 200 characters)."
+        )
+    return name

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from coflux.cli import cli
-from coflux.client import Client
+from coflux.client import ApiError, Client
 from tests.sample_targets import GREET
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -58,6 +64,7 @@ def run_cli(host: str, workspace_name: str, tmp_path: Path, monkeypatch: pytest.
         "COFLUX_WORKER_MODULES",
         "COFLUX_WORKER_CONCURRENCY",
         "COFLUX_WORKER_PROVIDES",
+        "COFLUX_WORKER_ACCEPTS",
     ]:
         monkeypatch.delenv(name, raising=False)
     return Cli({"COFLUX_HOST": host, "COFLUX_WORKSPACE": workspace_name})
@@ -74,3 +81,48 @@ def registered(client: Client, workspace_name: str) -> str:
     """The test's workspace, with ``app.flows/greet`` registered."""
     client.register_manifests(workspace_name, {"app.flows": [GREET]})
     return workspace_name
+
+
+@pytest.fixture
+def worker(host: str, client: Client, workspace_name: str, tmp_path: Path) -> Iterator[Path]:
+    """``coflux worker --register greetings`` (tests/cli/fixtures) in the test's workspace,
+    once its workflows are registered; yields its log file."""
+    env = {**os.environ, "COFLUX_HOST": host, "COFLUX_WORKSPACE": workspace_name}
+    for name in ("COFLUX_PROJECT", "COFLUX_TOKEN", "COFLUX_CONFIG", "DATABASE_URL"):
+        env.pop(name, None)
+    log = tmp_path / "worker.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "coflux", "worker", "--register", "greetings"],
+            cwd=FIXTURES,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def registered() -> bool:
+        try:
+            return bool(client.manifests(workspace_name))
+        except ApiError:  # the worker has not created the workspace yet
+            return False
+
+    try:
+        deadline = time.monotonic() + 30
+        while not registered():
+            assert process.poll() is None, f"the worker exited: {log.read_text()}"
+            assert time.monotonic() < deadline, "the worker did not register its workflows"
+            time.sleep(0.1)
+        yield log
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+
+
+@pytest.fixture
+def finished_run(run_cli: Cli, client: Client, worker: Path) -> str:
+    """A run of ``greetings/greet("ada")`` that has succeeded: root step 1, ``shout`` step 2."""
+    ids = run_cli.json("submit", "greetings/greet", '"ada"', "--no-wait", "-o", "json")
+    assert client.wait_for_result(ids["run_id"], timeout=60)["status"] == "succeeded"
+    return ids["run_id"]

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 RUN_ID = re.compile(r"^R[bcdfghjkmnpqrstvwxz23456789]{6,}$")
 
 
@@ -82,3 +84,90 @@ def test_it_reports_an_unreachable_server(run_cli, registered):
 
     assert result.exit_code == 1
     assert "cannot reach the server at http://127.0.0.1:9" in result.stderr
+
+
+def test_the_server_accepts_the_overrides(run_cli, client, registered):
+    ids = run_cli.json(
+        "submit",
+        "app.flows/greet",
+        '"x"',
+        "--no-wait",
+        "-o",
+        "json",
+        "--delay",
+        "60",
+        "--retries",
+        "2",
+        "--requires",
+        "gpu:A100,gpu:H100",
+        "--requires",
+        "fast",
+        "--no-memo",
+    )
+
+    # What is stored is checked by tests/server/test_submit.py.
+    assert client.run(ids["run_id"])["status"] == "queued"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--delay", "-1"], "--delay"),
+        (["--delay", "soon"], "--delay"),
+        (["--delay", "inf"], "--delay"),
+        (["--retries", "-1"], "--retries"),
+        (["--retries", "1.5"], "--retries"),
+        (["--requires", "gpu:"], "--requires"),
+        (["--requires", "gpu:A100", "--no-requires"], "either --requires or --no-requires"),
+    ],
+)
+def test_it_rejects_malformed_options(run_cli, registered, args, message):
+    result = run_cli("submit", "app.flows/greet", '"x"', "--no-wait", *args)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_it_sends_the_overrides(monkeypatch, run_cli, registered):
+    from coflux.client import Client
+
+    sent: list[dict] = []
+    original = Client._request
+
+    def record(self, method, path, **kwargs):
+        if method == "POST" and path.endswith("/runs"):
+            sent.append(kwargs["json"])
+        return original(self, method, path, **kwargs)
+
+    monkeypatch.setattr(Client, "_request", record)
+
+    run_cli("submit", "app.flows/greet", '"x"', "--no-wait")
+    run_cli(
+        "submit",
+        "app.flows/greet",
+        '"x"',
+        "--no-wait",
+        "--delay",
+        "1.5",
+        "--retries",
+        "0",
+        "--requires",
+        "gpu:A100,gpu:H100",
+        "--requires",
+        "fast",
+        "--memo",
+    )
+    run_cli("submit", "app.flows/greet", '"x"', "--no-wait", "--no-requires", "--no-memo")
+
+    assert sent[0] == {"module": "app.flows", "target": "greet", "arguments": ["x"]}
+    assert sent[1] == {
+        "module": "app.flows",
+        "target": "greet",
+        "arguments": ["x"],
+        "delay": 1.5,
+        "retries": 0,
+        "requires": {"gpu": ["A100", "H100"], "fast": ["true"]},
+        "memo": True,
+    }
+    assert sent[2]["requires"] is None
+    assert sent[2]["memo"] is False

@@ -22,8 +22,12 @@ class Api:
     def get(self, path: str, **params: Any) -> Any:
         return self.client.get(path, params)
 
-    def post(self, path: str, body: Any) -> Any:
-        return self.client.post(path, json.dumps(body), content_type="application/json")
+    def post(self, path: str, body: Any = None) -> Any:
+        data = json.dumps(body) if body is not None else ""
+        return self.client.post(path, data, content_type="application/json")
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.client.patch(path, json.dumps(body), content_type="application/json")
 
 
 @pytest.fixture

@@ -234,3 +234,141 @@ def test_it_lengthens_run_ids_that_collide(registered, monkeypatch):
 
     assert first.step.run_id == "Rbbbbbb"
     assert second.step.run_id == "Rccccccc"
+
+
+# --- options overridden for the run ---------------------------------------------------------
+
+RETRYING = {
+    "name": "flaky",
+    "type": "workflow",
+    "options": {
+        "delay_ms": 0,
+        "retries": {"limit": None, "backoff_min_ms": 1000, "backoff_max_ms": 60000},
+        "requires": {"gpu": ["A100"]},
+        "memo": None,
+        "timeout_ms": 5000,
+    },
+}
+
+
+@pytest.fixture
+def flaky(workspace: Workspace) -> Workspace:
+    register_manifests(workspace, parse_manifests({"modules": {"app.flows": [RETRYING]}}))
+    return workspace
+
+
+def submit_flaky(api, **fields):
+    return api.post(URL, {"module": "app.flows", "target": "flaky", **fields})
+
+
+def root_options(response) -> dict:
+    assert response.status_code == 201, response.json()
+    return Step.objects.get(pk=response.json()["step_id"]).options
+
+
+def test_it_keeps_the_registered_options_without_overrides(api, flaky):
+    assert root_options(submit_flaky(api)) == RETRYING["options"]
+
+
+def test_it_overrides_the_options_of_the_root_step(api, flaky):
+    options = root_options(
+        submit_flaky(api, delay=1.5, retries=3, requires={"region": ["eu", "us"]}, memo=True)
+    )
+
+    assert options == {
+        "delay_ms": 1500,
+        "retries": {"limit": 3, "backoff_min_ms": 0, "backoff_max_ms": 0},
+        "requires": {"region": ["eu", "us"]},
+        "memo": True,
+        "timeout_ms": 5000,
+    }
+
+
+def test_it_delays_the_root_execution(api, flaky):
+    before = timezone.now()
+
+    ids = submit_flaky(api, delay=30).json()
+
+    execution = Execution.objects.get(pk=ids["execution_id"])
+    assert before + timedelta(seconds=30) <= execution.execute_after
+    assert execution.execute_after <= timezone.now() + timedelta(seconds=30)
+
+
+def test_it_removes_a_registered_delay_with_a_delay_of_zero(api, workspace):
+    definition = {"name": "later", "type": "workflow", "options": {"delay_ms": 60000}}
+    register_manifests(workspace, parse_manifests({"modules": {"app.flows": [definition]}}))
+
+    ids = api.post(URL, {"module": "app.flows", "target": "later", "delay": 0}).json()
+
+    execution = Execution.objects.select_related("step").get(pk=ids["execution_id"])
+    assert execution.step.options == {"delay_ms": 0}
+    assert execution.execute_after is None
+
+
+def test_it_turns_retries_off_with_zero(api, flaky):
+    assert root_options(submit_flaky(api, retries=0))["retries"] is None
+
+
+def test_it_clears_the_requires_with_null(api, flaky):
+    assert root_options(submit_flaky(api, requires=None))["requires"] is None
+
+
+def test_it_replaces_the_requires_as_a_whole(api, flaky):
+    options = root_options(submit_flaky(api, requires={"fast": ["true"]}))
+
+    assert options["requires"] == {"fast": ["true"]}
+
+
+def test_it_turns_memo_off(api, flaky):
+    assert root_options(submit_flaky(api, memo=False))["memo"] is False
+
+
+def test_it_ignores_overrides_when_the_idempotency_key_returns_a_run(api, flaky):
+    first = submit_flaky(api, idempotency_key="k", retries=2).json()
+
+    again = submit_flaky(api, idempotency_key="k", retries=5)
+
+    assert again.status_code == 200
+    assert again.json() == first
+    assert Step.objects.get(pk=first["step_id"]).options["retries"]["limit"] == 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"delay": -1}, "'delay'"),
+        ({"delay": "5"}, "'delay'"),
+        ({"delay": True}, "'delay'"),
+        ({"delay": None}, "'delay'"),
+        ({"delay": 10**12}, "'delay'"),
+        ({"retries": -1}, "'retries'"),
+        ({"retries": 1.5}, "'retries'"),
+        ({"retries": 2.0}, "'retries'"),
+        ({"retries": True}, "'retries'"),
+        ({"retries": None}, "'retries'"),
+        ({"retries": 10**6}, "'retries'"),
+        ({"requires": ["gpu"]}, "'requires'"),
+        ({"requires": "gpu:A100"}, "'requires'"),
+        ({"requires": {"gpu": "A100"}}, "requires['gpu']"),
+        ({"requires": {"gpu": [1]}}, "requires['gpu']"),
+        ({"requires": {"gpu": [""]}}, "requires['gpu']"),
+        ({"requires": {"": ["x"]}}, "''"),
+        ({"memo": "yes"}, "'memo'"),
+        ({"memo": None}, "'memo'"),
+        ({"memo": 1}, "'memo'"),
+    ],
+)
+def test_it_rejects_malformed_overrides(api, flaky, fields, named):
+    response = submit_flaky(api, **fields)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert named in response.json()["message"]
+    assert not Run.objects.exists()
+
+
+def test_it_refuses_to_override_other_options(flaky):
+    workflow = submission.find_workflow(flaky, "app.flows", "flaky")
+
+    with pytest.raises(ValueError, match="timeout_ms"):
+        submission.root_options(workflow, {"timeout_ms": 1})

@@ -9,8 +9,9 @@ Errors::
 
 from __future__ import annotations
 
+import enum
 import time
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
@@ -20,6 +21,24 @@ from .version import __version__
 UNFINISHED = frozenset({"queued", "running"})
 MAX_WAIT = 60.0
 """The longest wait the server holds a result request for; longer waits take several."""
+POLL_INTERVAL = 0.25
+"""How often ``wait_for_execution`` looks at an unfinished execution."""
+STATUS_OF_RESULT = {
+    "value": "succeeded",
+    "error": "failed",
+    "timeout": "timeout",
+    "abandoned": "abandoned",
+    "cancelled": "cancelled",
+}
+"""A final result's type as a status, named as the server names runs' statuses."""
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+UNSET: Final = _Unset.UNSET
+"""An argument left out, where ``None`` means something (e.g. clearing a setting)."""
 
 
 class ClientError(Exception):
@@ -121,11 +140,27 @@ class Client:
         arguments: list[Any],
         *,
         idempotency_key: str | None = None,
+        delay: float | None = None,
+        retries: int | None = None,
+        requires: dict[str, list[str]] | None | _Unset = UNSET,
+        memo: bool | None = None,
     ) -> dict[str, str]:
-        """Start a run; ``arguments`` are plain JSON. ``{"run_id", "step_id", "execution_id"}``."""
+        """Start a run; ``arguments`` are plain JSON. ``{"run_id", "step_id", "execution_id"}``.
+
+        ``delay`` (seconds), ``retries`` (0: none), ``requires`` (``None`` clears them) and
+        ``memo`` replace the workflow's registered options for this run; left out, they stay.
+        """
         body: dict[str, Any] = {"module": module, "target": target, "arguments": arguments}
         if idempotency_key:
             body["idempotency_key"] = idempotency_key
+        if delay is not None:
+            body["delay"] = delay
+        if retries is not None:
+            body["retries"] = retries
+        if requires is not UNSET:
+            body["requires"] = requires
+        if memo is not None:
+            body["memo"] = memo
         return self._request("POST", self._workspace_path(workspace, "runs"), json=body)
 
     def runs(self, workspace: str) -> list[dict[str, Any]]:
@@ -145,6 +180,47 @@ class Client:
             timeout=self.timeout + wait,
         )
 
+    def cancel(self, execution_id: str) -> list[str]:
+        """Cancel the execution and its unfinished descendants; the IDs that were cancelled."""
+        path = self._project_path(f"executions/{quote(execution_id, safe='')}/cancel")
+        return self._request("POST", path, json={})["cancelled"]
+
+    def rerun(self, step_id: str, *, workspace: str | None = None) -> dict[str, Any]:
+        """Start a new attempt at the step: ``{"run_id", "step_id", "execution_id", "attempt"}``.
+
+        In ``workspace``, or by default in the workspace of the step's latest execution.
+        """
+        path = self._project_path(f"steps/{quote(step_id, safe='')}/rerun")
+        return self._request("POST", path, json={"workspace": workspace})
+
+    def workspaces(self) -> list[dict[str, Any]]:
+        """The project's workspaces that are not archived: ``[{"name", "base", "state"}]``."""
+        return self._request("GET", self._project_path("workspaces"))["workspaces"]
+
+    def create_workspace(self, name: str, *, base: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name}
+        if base is not None:
+            body["base"] = base
+        return self._request("POST", self._project_path("workspaces"), json=body)
+
+    def update_workspace(
+        self, workspace: str, *, name: str | None = None, base: str | None | _Unset = UNSET
+    ) -> dict[str, Any]:
+        """Rename the workspace and/or change its base (``None`` removes it)."""
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if base is not UNSET:
+            body["base"] = base
+        path = self._project_path(f"workspaces/{quote(workspace, safe='/')}")
+        return self._request("PATCH", path, json=body)
+
+    def pause_workspace(self, workspace: str) -> dict[str, Any]:
+        return self._request("POST", self._workspace_path(workspace, "pause"), json={})
+
+    def resume_workspace(self, workspace: str) -> dict[str, Any]:
+        return self._request("POST", self._workspace_path(workspace, "resume"), json={})
+
     def wait_for_result(self, run_id: str, *, timeout: float | None = None) -> dict[str, Any]:
         """The run's result once it has finished (or as it stands after ``timeout`` seconds)."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -153,6 +229,41 @@ class Client:
             outcome = self.result(run_id, wait=max(min(remaining, MAX_WAIT), 0.0))
             if outcome["status"] not in UNFINISHED or remaining <= 0:
                 return outcome
+
+    def wait_for_execution(
+        self, execution_id: str, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """``{"execution_id", "status", "result"}`` of the execution once it has finished.
+
+        Forwarded results (a retry, a suspension's next attempt, a spawned run, a cached or
+        deferred execution) are followed to the execution with the final result, whose ID is
+        returned. After ``timeout`` seconds, the status is as it stands ("queued", "running").
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen: set[str] = set()
+        while True:
+            run_id = execution_id.split(":", 1)[0]
+            execution = _find_execution(self.run(run_id), execution_id)
+            result = execution["result"]
+            if result is not None and result.get("successor") and execution_id not in seen:
+                seen.add(execution_id)
+                execution_id = result["successor"]
+                continue
+            if result is not None and result["type"] in STATUS_OF_RESULT:
+                status = STATUS_OF_RESULT[result["type"]]
+                return {"execution_id": execution_id, "status": status, "result": result}
+            if deadline is not None and time.monotonic() >= deadline:
+                status = "queued" if execution["state"] == "queued" else "running"
+                return {"execution_id": execution_id, "status": status, "result": None}
+            time.sleep(POLL_INTERVAL)
+
+
+def _find_execution(snapshot: dict[str, Any], execution_id: str) -> dict[str, Any]:
+    for step in snapshot["steps"]:
+        for execution in step["executions"]:
+            if execution["id"] == execution_id:
+                return execution
+    raise ApiError(404, "execution_not_found", f"No execution {execution_id!r}.")
 
 
 def _api_error(response: httpx.Response) -> ApiError:

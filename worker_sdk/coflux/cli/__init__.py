@@ -1,4 +1,4 @@
-"""The ``coflux`` command line: run workers, submit runs, inspect them.
+"""The ``coflux`` command line: run workers, submit runs, inspect them, manage workspaces.
 
 Global options (``--host``, ``--project``, ``-w/--workspace``, ``--token``, ``-o/--output``,
 ``-c/--config``) go before the command or right after its name; see ``coflux.config`` for
@@ -14,6 +14,7 @@ from .manifests import manifests
 from .options import CofluxGroup, global_options
 from .runs import runs, submit
 from .worker import worker
+from .workspaces import workspaces
 
 
 @click.group(cls=CofluxGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,6 +28,7 @@ cli.add_command(worker)
 cli.add_command(submit)
 cli.add_command(runs)
 cli.add_command(manifests)
+cli.add_command(workspaces)
 
 
 def main() -> None:

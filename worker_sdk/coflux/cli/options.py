@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from ..client import ApiError, Client, ClientError
-from ..config import Config, ConfigError, load_config
+from ..config import CONFIG_FILE, Config, ConfigError, load_config, read_config_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +66,23 @@ def get_config(ctx: click.Context) -> Config:
             raise click.ClickException(str(exc)) from None
         ctx.meta[_CONFIG] = config
     return config
+
+
+def configured_workspace(ctx: click.Context) -> str | None:
+    """The workspace if one was chosen (flag, ``COFLUX_WORKSPACE`` or file), else None.
+
+    For commands where leaving it out means something other than the default workspace.
+    """
+    get_config(ctx)  # reports an invalid configuration first
+    flags = ctx.meta.get(_FLAGS, {})
+    if flags.get("workspace"):
+        return flags["workspace"]
+    if os.environ.get("COFLUX_WORKSPACE"):
+        return os.environ["COFLUX_WORKSPACE"]
+    file = flags.get("config") or os.environ.get("COFLUX_CONFIG")
+    if not file and Path(CONFIG_FILE).is_file():
+        file = CONFIG_FILE
+    return read_config_file(Path(file)).get("workspace") if file else None
 
 
 def connect(config: Config) -> Client:

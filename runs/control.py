@@ -1,0 +1,82 @@
+"""Cancelling executions and re-running steps from outside a worker (the API, the CLI, Studio).
+
+Both change what the orchestrator holds in memory, so they are commands to the project's
+orchestrator (``runs.orchestration.calls``), which applies them in a tick and replies once that
+has committed. Here the identifiers are checked against the project first, so that a project's
+API never reaches another project's runs, and the reply is returned as the API shows it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TypedDict
+
+from coflux_server.api_errors import ApiError
+from projects.models import Project
+from runs.models import Execution, Step
+from runs.orchestration.calls import call_orchestrator
+from workspaces.models import Workspace
+
+_EXECUTION_ID = re.compile(r"^[A-Za-z0-9]+:[1-9][0-9]{0,8}:[1-9][0-9]{0,8}$")
+_STEP_ID = re.compile(r"^[A-Za-z0-9]+:[1-9][0-9]{0,8}$")
+
+
+class ExecutionNotFound(ApiError):
+    code = "execution_not_found"
+    status = 404
+
+
+class StepNotFound(ApiError):
+    code = "step_not_found"
+    status = 404
+
+
+class Rerun(TypedDict):
+    run_id: str
+    step_id: str
+    execution_id: str
+    attempt: int
+
+
+def cancel_execution(project: Project, execution_id: str) -> list[str]:
+    """Cancel the execution (following forwards) and its unfinished same-workspace descendants.
+
+    Returns the IDs of the executions that were cancelled: none if it had already finished.
+    """
+    found = _EXECUTION_ID.match(execution_id) and (
+        Execution.objects.filter(pk=execution_id, step__run__project=project).exists()
+    )
+    if not found:
+        raise ExecutionNotFound(
+            f"No execution {execution_id!r}.", details={"execution": execution_id}
+        )
+    reply = call_orchestrator(project.pk, {"type": "cancel", "execution": execution_id})
+    return [str(cancelled) for cancelled in reply.get("cancelled", [])]
+
+
+def rerun_step(project: Project, step_id: str, workspace: Workspace | None = None) -> Rerun:
+    """Start a new attempt at the step, due now and ignoring the cache.
+
+    In ``workspace``, which must be the workspace of the step's base execution or a descendant
+    of it (else ``workspace_invalid``); by default the workspace of the step's latest execution.
+    The step's unfinished executions in that workspace are cancelled.
+    """
+    step = (
+        Step.objects.filter(pk=step_id, run__project=project).only("id", "run_id").first()
+        if _STEP_ID.match(step_id)
+        else None
+    )
+    if step is None:
+        raise StepNotFound(f"No step {step_id!r}.", details={"step": step_id})
+    command = {
+        "type": "rerun",
+        "step": step.id,
+        "workspace": workspace.name if workspace is not None else None,
+    }
+    reply = call_orchestrator(project.pk, command)
+    return {
+        "run_id": step.run_id,
+        "step_id": step.id,
+        "execution_id": str(reply["execution_id"]),
+        "attempt": int(reply["attempt"]),
+    }

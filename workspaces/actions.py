@@ -1,0 +1,184 @@
+"""Managing a project's workspaces: listing, creating, renaming, re-basing, pausing, resuming.
+
+Workspaces form a tree through ``base`` (shared/SPEC.md §1): a base must be a live workspace of
+the same project and no workspace may end up based on itself. Names are case-insensitive and
+unique among live workspaces. Pausing stops the orchestrator dispatching anything new in the
+workspace; resuming restarts it. Archiving is not here.
+"""
+
+from __future__ import annotations
+
+import enum
+from functools import partial
+from typing import Final, TypedDict
+
+from django.db import IntegrityError, transaction
+
+from coflux_server.api_errors import ApiError
+from projects.access import workspace_for_read
+from projects.models import Project
+from workspaces.models import Workspace
+from workspaces.names import check_workspace_name
+
+
+class WorkspaceExists(ApiError):
+    code = "already_exists"
+    status = 409
+
+
+class WorkspaceCycle(ApiError):
+    code = "cycle"
+    status = 400
+
+
+class WorkspaceInfo(TypedDict):
+    name: str
+    base: str | None
+    state: str
+
+
+def workspace_info(workspace: Workspace) -> WorkspaceInfo:
+    return {
+        "name": workspace.name,
+        "base": workspace.base.name if workspace.base_id is not None else None,
+        "state": workspace.state,
+    }
+
+
+def list_workspaces(project: Project) -> list[WorkspaceInfo]:
+    """The project's live workspaces (archived ones are hidden), by name."""
+    workspaces = Workspace.objects.live(project).select_related("base").order_by("name", "id")
+    return [workspace_info(workspace) for workspace in workspaces]
+
+
+def _lock_workspaces(project: Project) -> None:
+    # Two concurrent changes could each pass the checks against the tree as it was, and
+    # together make a cycle (a.base = b, b.base = a) or a duplicate name: every change to the
+    # tree or to names takes the project's row lock first, so they apply one after the other.
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+
+
+def _check_name_free(project: Project, name: str, renaming: Workspace | None = None) -> None:
+    taken = Workspace.objects.live(project).filter(name__iexact=name)
+    if renaming is not None:
+        taken = taken.exclude(pk=renaming.pk)
+    existing = taken.first()
+    if existing is not None:
+        raise WorkspaceExists(
+            f"A workspace named {existing.name!r} already exists.",
+            details={"workspace": existing.name},
+        )
+
+
+def _check_no_cycle(workspace: Workspace, base: Workspace) -> None:
+    """Raise ``WorkspaceCycle`` if basing ``workspace`` on ``base`` would close a loop."""
+    chain = [base]
+    node = base
+    while node.pk != workspace.pk:
+        if node.base_id is None:
+            return
+        node = Workspace.objects.get(pk=node.base_id)
+        if node in chain:  # an existing loop, which this change did not make
+            return
+        chain.append(node)
+    if len(chain) == 1:
+        raise WorkspaceCycle(
+            f"Workspace {workspace.name!r} cannot be its own base.",
+            details={"cycle": [workspace.name, workspace.name]},
+        )
+    path = [workspace.name, *(w.name for w in chain)]
+    raise WorkspaceCycle(
+        f"Workspace {workspace.name!r} cannot be based on {base.name!r}, which is itself "
+        f"based on {workspace.name!r}: that would make a cycle ({' → '.join(path)}).",
+        details={"cycle": path},
+    )
+
+
+def create_workspace(project: Project, name: str, base_name: str | None = None) -> Workspace:
+    """A new live workspace, based on the live workspace ``base_name`` if given.
+
+    The orchestrator is woken afterwards so that it learns of the workspace.
+    """
+    check_workspace_name(name)
+    with transaction.atomic():
+        _lock_workspaces(project)
+        base = (
+            workspace_for_read(project, base_name, "base workspace")
+            if base_name is not None
+            else None
+        )
+        _check_name_free(project, name)
+        try:
+            with transaction.atomic():
+                created = Workspace.objects.create(project=project, name=name, base=base)
+        except IntegrityError:
+            # Someone created it regardless (e.g. a worker naming it); report it the same way.
+            _check_name_free(project, name)
+            raise
+        # The orchestrator keeps the tree in memory (for re-runs, cache and memo lookups).
+        transaction.on_commit(partial(_wake, project.pk))
+    return created
+
+
+class _Unchanged(enum.Enum):
+    UNCHANGED = enum.auto()
+
+
+UNCHANGED: Final = _Unchanged.UNCHANGED
+"""For ``update_workspace``'s ``base_name``: leave the base as it is."""
+
+
+def update_workspace(
+    workspace: Workspace,
+    *,
+    name: str | None = None,
+    base_name: str | None | _Unchanged = UNCHANGED,
+) -> Workspace:
+    """Rename the workspace and/or change its base (``None`` clears it).
+
+    The orchestrator is woken afterwards so that it reads the names and the tree again.
+    """
+    if name is not None:
+        check_workspace_name(name)
+    project = workspace.project
+    with transaction.atomic():
+        _lock_workspaces(project)
+        workspace = Workspace.objects.select_related("base").get(pk=workspace.pk)
+        if name is not None:
+            _check_name_free(project, name, renaming=workspace)
+            workspace.name = name
+        if base_name is None:
+            workspace.base = None
+        elif base_name is not UNCHANGED:
+            base = workspace_for_read(project, base_name, "base workspace")
+            _check_no_cycle(workspace, base)
+            workspace.base = base
+        workspace.save(update_fields=["name", "base"])
+        transaction.on_commit(partial(_wake, project.pk))
+    return workspace
+
+
+def set_workspace_state(workspace: Workspace, state: Workspace.State) -> Workspace:
+    """Pause (``PAUSED``) or resume (``ACTIVE``) the workspace.
+
+    A paused workspace's queued executions stay queued and nothing new is dispatched in it;
+    running ones go on. The orchestrator reloads the states once this has committed.
+    """
+    if state not in (Workspace.State.ACTIVE, Workspace.State.PAUSED):
+        raise ValueError(f"cannot set a workspace's state to {state!r} here")
+    with transaction.atomic():
+        changed = (
+            Workspace.objects.filter(pk=workspace.pk)
+            .exclude(state__in=[state, Workspace.State.ARCHIVED])
+            .update(state=state)
+        )
+        if changed:
+            transaction.on_commit(partial(_wake, workspace.project_id))
+    workspace.refresh_from_db()
+    return workspace
+
+
+def _wake(project_id: int) -> None:
+    from runs.orchestration.wake import wake_orchestrator
+
+    wake_orchestrator(project_id)
