@@ -1176,16 +1176,14 @@ class Orchestrator(Dispatcher):
         if workspace_name is None:
             workspace_id = executions[-1].workspace_id
         else:
-            matches = [
-                ws_id
-                for ws_id, ws in self.workspaces.items()
-                if isinstance(workspace_name, str)
-                and ws.name.lower() == workspace_name.lower()
-                and ws.state != Workspace.State.ARCHIVED
-            ]
-            if not matches:
+            found = self._workspace_named(workspace_name)
+            if found is None:
+                # Created since the orchestrator last looked (a manifest or submission made it).
+                self._load_workspaces()
+                found = self._workspace_named(workspace_name)
+            if found is None:
                 return _refusal("workspace_not_found", f"No workspace {workspace_name!r}.")
-            workspace_id = matches[0]
+            workspace_id = found
         if base not in self._ancestry(workspace_id):
             return _refusal(
                 "workspace_invalid",
@@ -1205,6 +1203,14 @@ class Orchestrator(Dispatcher):
             # Later calls with this memo key get the re-run's outcome.
             self.memos[(step.run_id, step.memo_key)] = spec.id
         return {"ok": True, "execution_id": spec.id, "attempt": attempt, "step_id": step_id}
+
+    def _workspace_named(self, name: Any) -> int | None:
+        if not isinstance(name, str):
+            return None
+        for workspace_id, workspace in self.workspaces.items():
+            if workspace.name.lower() == name.lower() and workspace.state != "archived":
+                return workspace_id
+        return None
 
     # --- spawned runs ----------------------------------------------------------------------
 
