@@ -514,11 +514,17 @@ class Orchestrator(Dispatcher):
         ]
         if not expired:
             return
+        self._end_sessions(expired, now, outbox)
+
+    def _end_sessions(self, ended: list[SessionState], now: datetime, outbox: Outbox) -> None:
+        """Forget sessions for good; what they were running is abandoned."""
         abandoned = []
-        for session in expired:
+        for session in ended:
             del self.sessions[session.id]
             abandoned.extend((e, {"type": "abandoned"}) for e in sorted(session.executions))
-        WorkerSession.objects.filter(id__in=[s.id for s in expired]).update(expired_at=now)
+        WorkerSession.objects.filter(id__in=[s.id for s in ended]).update(
+            expired_at=now, connected=False
+        )
         self._finish(abandoned, now, outbox, ack=False)
 
     def _wake(self) -> None:
@@ -1149,6 +1155,8 @@ class Orchestrator(Dispatcher):
             return {"ok": True, "cancelled": self._cancel([target], now, outbox)}
         if kind == "rerun" and isinstance(command.get("step"), str):
             return self._rerun(command["step"], command.get("workspace"), now, outbox)
+        if kind == "archive" and isinstance(command.get("workspace"), str):
+            return self._archive(command["workspace"], now, outbox)
         return _refusal("invalid_command", f"Unknown command {kind!r}.")
 
     def _in_project(self, execution_id: str) -> bool:
@@ -1203,6 +1211,37 @@ class Orchestrator(Dispatcher):
             # Later calls with this memo key get the re-run's outcome.
             self.memos[(step.run_id, step.memo_key)] = spec.id
         return {"ok": True, "execution_id": spec.id, "attempt": attempt, "step_id": step_id}
+
+    def _archive(self, name: str, now: datetime, outbox: Outbox) -> dict[str, Any]:
+        """Archive a workspace (SPEC §1): its queued work is cancelled and its workers' sessions
+        end (what they ran is abandoned, and they are told so); refused while it has live
+        children."""
+        self._load_workspaces()
+        workspace_id = self._workspace_named(name)
+        if workspace_id is None:
+            return _refusal("workspace_not_found", f"No workspace {name!r}.")
+        children = sorted(
+            ws.name
+            for ws in self.workspaces.values()
+            if ws.base_id == workspace_id and ws.state != "archived"
+        )
+        if children:
+            return _refusal(
+                "workspace_has_children",
+                f"Workspace {name!r} still has workspaces based on it: {', '.join(children)}.",
+            )
+        Workspace.objects.filter(id=workspace_id).update(state=Workspace.State.ARCHIVED)
+        self.workspaces[workspace_id].state = "archived"
+        queued = [spec for spec in self.pending.values() if spec.workspace_id == workspace_id]
+        cancelled = self._cancel_specs(queued, now, outbox)
+        sessions = [s for s in self.sessions.values() if s.workspace_id == workspace_id]
+        for session in sessions:
+            if session.channel:
+                outbox.append(
+                    (session.channel, _error("session_invalid", "the workspace was archived"))
+                )
+        self._end_sessions(sessions, now, outbox)
+        return {"ok": True, "cancelled": cancelled, "sessions": [s.id for s in sessions]}
 
     def _workspace_named(self, name: Any) -> int | None:
         if not isinstance(name, str):
@@ -1294,6 +1333,8 @@ def _check_submit(message: dict[str, Any], session: SessionState, parent_id: str
         return f"unknown target type {message['target_type']!r}"
     if not message["module"] or not message["target"]:
         return "module and target must not be empty"
-    if not all(isinstance(a, dict) and a.get("type") == "inline" for a in message["arguments"]):
+    if not all(
+        isinstance(a, dict) and a.get("type") in ("inline", "blob") for a in message["arguments"]
+    ):
         return "arguments must be values in the wire format"
     return None

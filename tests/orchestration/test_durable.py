@@ -369,3 +369,34 @@ def test_forwards_survive_a_restart(harness):
     outbox = harness.send(result("Rtest1:2:2", data=1))
     resolved = [m for m in messages(outbox, "resolved") if m["target"] == child]
     assert resolved and resolved[0]["execution"] == root
+
+
+def archive(harness, name):
+    outbox = harness.tick(
+        {"kind": "command", "command": {"type": "archive", "workspace": name}, "reply_to": "r"}
+    )
+    [reply] = messages(outbox, "orchestrator.reply")
+    return reply, outbox
+
+
+def test_archiving_cancels_queued_work_and_ends_the_workspaces_sessions(harness):
+    root = started_root(harness)
+    queued, _ = child_of(harness, root, options={"delay_ms": 60_000})
+    reply, outbox = archive(harness, "default")
+    assert reply["ok"] and reply["cancelled"] == [queued]
+    assert reply["sessions"] == [harness.session]
+    assert state(queued) == State.CANCELLED and state(root) == State.ABANDONED
+    assert [m["error"] for m in messages(outbox, "error")] == ["session_invalid"]
+    harness.workspace.refresh_from_db()
+    assert harness.workspace.state == "archived"
+
+
+def test_archiving_a_workspace_with_live_children_is_refused(harness):
+    from workspaces.models import Workspace
+
+    harness.connect()
+    Workspace.objects.create(project=harness.project, name="dev", base=harness.workspace)
+    reply, _ = archive(harness, "default")
+    assert reply["error"] == "workspace_has_children"
+    harness.workspace.refresh_from_db()
+    assert harness.workspace.state == "active"
