@@ -265,6 +265,9 @@ class Dependency(models.Model):
 
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="dependencies")
     dependency = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="dependents")
+    memo_hit = models.BooleanField(
+        default=False, help_text="A memoised call of ``execution`` reused ``dependency``."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -612,9 +612,14 @@ class Orchestrator(Dispatcher):
                 self.submitted[(parent_id, ref)] = (step_id, execution_id)
                 if memo:
                     self.memos[(run_id, memo)] = execution_id
-            if message["wait"]:
+            if message["wait"] or reused is not None:
                 dependencies.append(
-                    Dependency(execution_id=parent_id, dependency_id=execution_id, created_at=now)
+                    Dependency(
+                        execution_id=parent_id,
+                        dependency_id=execution_id,
+                        memo_hit=reused is not None,
+                        created_at=now,
+                    )
                 )
             outbox.append(
                 (

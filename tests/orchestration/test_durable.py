@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from runs.models import Execution, Result, Run
+from runs.models import Dependency, Execution, Result, Run
 from runs.states import State
 from tests.orchestration.support import (
     CHANNEL,
@@ -258,6 +258,7 @@ def test_a_memoised_call_reuses_the_earlier_execution(harness):
     first, _ = child_of(harness, root, ref="1", options={"memo": True})
     again, outbox = child_of(harness, root, ref="2", options={"memo": True})
     assert again == first and messages(outbox, "execute") == []
+    assert Dependency.objects.get(execution_id=root, dependency_id=first).memo_hit
     other, _ = child_of(harness, root, ref="3", arguments=[value(2)], options={"memo": True})
     assert other != first
 
