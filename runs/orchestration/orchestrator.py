@@ -611,7 +611,7 @@ class Orchestrator(Dispatcher):
                 step_id, execution_id = step.id, f"{step.id}:1"
                 self.submitted[(parent_id, ref)] = (step_id, execution_id)
                 if memo:
-                    self.memos[(run_id, memo)] = execution_id
+                    self._remember(self.memos, (run_id, memo), execution_id)
             if message["wait"] or reused is not None:
                 dependencies.append(
                     Dependency(
@@ -732,7 +732,7 @@ class Orchestrator(Dispatcher):
         )
         for execution_id, run_id, memo in rows:
             if (run_id, memo) in wanted:
-                self.memos[(run_id, memo)] = execution_id
+                self._remember(self.memos, (run_id, memo), execution_id)
 
     def _memoised(self, run_id: str, memo: str, workspace_id: int) -> str | None:
         """The execution a memoised call reuses: pending or succeeded, in this workspace or an
@@ -1097,7 +1097,7 @@ class Orchestrator(Dispatcher):
         return found
 
     @staticmethod
-    def _remember(store: dict[str, Any], key: str, value: Any) -> None:
+    def _remember(store: dict[Any, Any], key: Any, value: Any) -> None:
         if len(store) >= RECENT:
             store.pop(next(iter(store)))
         store[key] = value
@@ -1214,7 +1214,7 @@ class Orchestrator(Dispatcher):
         spec = self._next_attempt(latest, now, None, attempt=attempt, workspace_id=workspace_id)
         if step.memo_key:
             # Later calls with this memo key get the re-run's outcome.
-            self.memos[(step.run_id, step.memo_key)] = spec.id
+            self._remember(self.memos, (step.run_id, step.memo_key), spec.id)
         return {"ok": True, "execution_id": spec.id, "attempt": attempt, "step_id": step_id}
 
     def _archive(self, name: str, now: datetime, outbox: Outbox) -> dict[str, Any]:
