@@ -248,7 +248,7 @@ def test_executions_in_a_row_reuse_one_process_each_in_its_own_directory(flows):
 
 def test_a_timed_out_execution_has_its_process_killed_and_replaced(flows):
     async def scenario(server: FakeServer) -> None:
-        await server.execute(flows, "R1:1:1", "sleepy", 60, timeout_ms=500)
+        await server.execute(flows, "R1:1:1", "sleepy", 60, timeout_ms=2000)
         pid, directory = await started(server, "R1:1:1")
         assert await server.result("R1:1:1") == {"type": "timeout"}
         await server.execute(flows, "R1:2:1", "sleepy", 0)
