@@ -14,9 +14,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from runs.models import Execution
+from runs.identifiers import new_run_id
+from runs.models import Execution, Run, Step
 from runs.orchestration import policies
-from runs.orchestration.state import ExecutionSpec, Outbox, SessionState, WorkspaceState
+from runs.orchestration.state import ExecutionSpec, Outbox, RunInfo, SessionState, WorkspaceState
 from runs.states import State
 
 if TYPE_CHECKING:
@@ -158,6 +159,52 @@ class Dispatcher:
                 if spec is not survivor
             )
         self._finish(deferred, now, outbox, ack=False)
+
+    def _spawn(self: Orchestrator, spec: ExecutionSpec, now: datetime, outbox: Outbox) -> None:
+        """A call of a workflow starts a run of its own, whose root's outcome is the call's."""
+        run_id = new_run_id(lambda candidate: Run.objects.filter(pk=candidate).exists())
+        Run.objects.create(
+            id=run_id,
+            project_id=self.project_id,
+            workspace_id=spec.workspace_id,
+            parent_id=spec.id,
+            requires=spec.requires,
+            created_at=now,
+        )
+        Step.objects.create(
+            id=f"{run_id}:1",
+            run_id=run_id,
+            number=1,
+            module=spec.module,
+            target=spec.target,
+            target_type=spec.target_type,
+            arguments=spec.arguments,
+            options=spec.options,
+            created_at=now,
+        )
+        self.runs[run_id] = RunInfo(
+            workspace_id=spec.workspace_id,
+            requires=spec.requires,
+            memo=spec.options.get("memo") is True,
+            owner_id=spec.owner_id,
+        )
+        self.step_counts[run_id] = 1
+        root = self._next_attempt(
+            ExecutionSpec(
+                **{
+                    **spec.__dict__,
+                    "step_id": f"{run_id}:1",
+                    "run_id": run_id,
+                    "parent_id": None,
+                    "defer_key": "",
+                    "cache_key": "",
+                }
+            ),
+            now,
+            None,
+            attempt=1,
+        )
+        self._finish([(spec.id, {"type": "spawned", "successor": root.id})], now, outbox, ack=False)
 
 
 def _fits(session: SessionState, spec: ExecutionSpec) -> bool:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runs.models import LogMessage, Result
+from runs.orchestration.bus import REPLY_PREFIX
 
 
 def result_row(
@@ -64,4 +65,27 @@ def valid_tags(tags: Any) -> bool:
     return isinstance(tags, dict) and all(
         isinstance(values, list) and all(isinstance(v, str) for v in values)
         for values in tags.values()
+    )
+
+
+def error(code: str, message: str) -> dict[str, Any]:
+    """The protocol's ``error`` message."""
+    return {"type": "error", "error": code, "message": message}
+
+
+def resolved(waiter: str, target: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The protocol's ``resolved`` message: ``waiter`` learns the final result of ``target``."""
+    return {"type": "resolved", "execution": waiter, "target": target, "result": result}
+
+
+def refusal(code: str, message: str) -> dict[str, Any]:
+    """A command's reply when it is refused."""
+    return {"ok": False, "error": code, "message": message}
+
+
+def reply(envelope: dict[str, Any], answer: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The outbox entry answering a command envelope (see ``calls``)."""
+    return (
+        REPLY_PREFIX + str(envelope.get("reply_to")),
+        {"type": "orchestrator.reply", **answer},
     )

@@ -102,5 +102,13 @@ class ExecutionSpec:
         return value if isinstance(value, int) and value > 0 else 0
 
 
+RECENT = 10_000
+"""How many finished executions' results and forwards (and runs) are kept in memory."""
+MAX_FORWARDS = 100
+"""Longest forward chain followed (a guard against a cycle in corrupt data)."""
+
+Chain = tuple[str, Any]
+"""Where a forward chain ends: ("pending", execution ID), ("done", result) or ("unknown", None)."""
+
 Outbox = list[tuple[str, dict[str, Any]]]
 """Messages to deliver after the tick commits: (consumer channel, protocol message)."""
