@@ -180,3 +180,18 @@ def test_a_task_calling_a_workflow_gets_the_value_of_the_spawned_run(server, wor
     assert child["parent"] == spawned["id"]
     assert states(child, "doubled") == ["succeeded"]
     assert value_of(server.result(child_id)) == 40
+
+
+# --- groups -------------------------------------------------------------------------------
+
+
+def test_calls_in_a_group_are_recorded_with_its_id_and_name(server, worker):
+    run_id, value = run_value(server, "grouped")
+    assert value == [0, 1, 2, "alone"]
+    steps = [step for step in server.run(run_id)["steps"] if step["target"] == "echo"]
+    assert [(step["group"], step["group_name"]) for step in steps] == [
+        (1, "batch"),
+        (1, "batch"),
+        (1, "batch"),
+        (None, None),
+    ]

@@ -186,3 +186,11 @@ def suspends_for_its_child(directory: str) -> str:
     child = memoised_child.submit(directory)
     with cf.suspense(0):
         return child.result()
+
+
+@cf.workflow()
+def grouped() -> list[Any]:
+    with cf.group("batch"):
+        handles = [echo.submit(n) for n in range(3)]
+    alone = echo.submit("alone")
+    return [handle.result() for handle in handles] + [alone.result()]
