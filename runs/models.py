@@ -17,8 +17,12 @@ if TYPE_CHECKING:
 class RunQuerySet(models.QuerySet["Run"]):
     def with_steps(self) -> RunQuerySet:
         """Everything a run snapshot shows, fetched in a fixed number of queries."""
+        # A cached execution's result names the execution it reused: joined in, with that
+        # one's own result and workspace, so the snapshot says where a hit came from.
         executions = (
-            Execution.objects.select_related("workspace", "result")
+            Execution.objects.select_related(
+                "workspace", "result__successor__result", "result__successor__workspace"
+            )
             .prefetch_related("dependencies")
             .order_by("attempt")
         )

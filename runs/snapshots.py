@@ -1,12 +1,20 @@
-"""What the API tells about runs: snapshots, outcomes and lists, as plain JSON-ready dicts."""
+"""What the API tells about runs: snapshots, outcomes and lists, as plain JSON-ready dicts.
+
+A snapshot also says how each step was resolved (SPEC §3.3, §3.4): a cached execution names the
+execution whose result it reused (``cached_from``: that execution, its run and workspace), and a
+step whose result memoised calls reused lists those calls (``memo_hits``: the caller executions,
+from the dependencies recorded as memo hits). A memo hit creates no step of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -91,6 +99,8 @@ def run_by_id(project: Project, run_id: str) -> Run:
 def run_snapshot(run: Run) -> dict[str, Any]:
     """The run as the API shows it; ``run`` comes from ``Run.objects.with_steps()``."""
     steps = list(run.steps.all())
+    executions = [execution for step in steps for execution in step.executions.all()]
+    resolution = _Resolution(_cache_sources(executions), _memo_hits(executions))
     root = next((step for step in steps if step.number == 1), None)
     latest = _latest(root)
     return {
@@ -100,7 +110,7 @@ def run_snapshot(run: Run) -> dict[str, Any]:
         "created_at": _iso(run.created_at),
         "status": run_status(latest),
         "result": _result_message(latest),
-        "steps": [_step_snapshot(step) for step in steps],
+        "steps": [_step_snapshot(step, resolution) for step in steps],
     }
 
 
@@ -111,7 +121,88 @@ def _latest(step: Step | None) -> Execution | None:
     return max(executions, key=lambda e: e.attempt) if executions else None
 
 
-def _step_snapshot(step: Step) -> dict[str, Any]:
+class CachedFrom(TypedDict):
+    execution: str
+    run: str
+    workspace: str
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    """Where the run's cache hits got their results, and which executions memo hits reused."""
+
+    cached_from: dict[str, CachedFrom]
+    memo_hits: dict[str, list[str]]
+
+
+def _run_of(execution_id: str) -> str:
+    # Execution IDs are ``<run>:<step>:<attempt>`` and run IDs have no colon.
+    return execution_id.split(":", 1)[0]
+
+
+def _is_cache_hit(execution: Execution) -> bool:
+    result = _result_of(execution)
+    return result is not None and result.type == Result.Type.CACHED and bool(result.successor_id)
+
+
+def _cache_sources(executions: list[Execution]) -> dict[str, CachedFrom]:
+    """For each cache hit among ``executions``, the execution whose result it reused.
+
+    ``Run.objects.with_steps()`` joins in each hit's successor. That successor is seldom a
+    cache hit itself (a call linked to a pending one that was then linked in turn); such chains
+    are followed to their source with one query per further link, for all hits at once.
+    """
+    source: dict[str, Execution] = {}
+    for execution in executions:
+        if _is_cache_hit(execution):
+            successor = execution.result.successor
+            if successor is not None:
+                source[execution.id] = successor
+    seen: dict[str, set[str]] = {hit: {hit} for hit in source}
+    for _ in range(MAX_FORWARDS):
+        chained = {
+            hit: found.result.successor_id
+            for hit, found in source.items()
+            if _is_cache_hit(found) and found.result.successor_id not in seen[hit]
+        }
+        if not chained:
+            break
+        fetched = Execution.objects.select_related("workspace", "result").in_bulk(
+            set(chained.values())
+        )
+        for hit, successor_id in chained.items():
+            seen[hit].add(source[hit].id)
+            if successor_id in fetched:
+                source[hit] = fetched[successor_id]
+            else:
+                seen[hit].add(successor_id)
+    return {
+        hit: {"execution": found.id, "run": _run_of(found.id), "workspace": found.workspace.name}
+        for hit, found in source.items()
+    }
+
+
+def _memo_hits(executions: list[Execution]) -> dict[str, list[str]]:
+    """The executions each execution's result was reused by, through memoised calls.
+
+    Memo hits stay within a run (SPEC §3.4), so the run's own executions' dependencies hold
+    them all and no query is needed.
+    """
+    hits: dict[str, list[str]] = defaultdict(list)
+    for execution in executions:
+        for dependency in execution.dependencies.all():
+            if dependency.memo_hit:
+                hits[dependency.dependency_id].append(execution.id)
+    return hits
+
+
+def _step_snapshot(step: Step, resolution: _Resolution) -> dict[str, Any]:
+    executions = list(step.executions.all())
+    latest = max(executions, key=lambda e: e.attempt) if executions else None
+    cached_from = resolution.cached_from.get(latest.id) if latest is not None else None
+    memo_hits = [
+        caller for execution in executions for caller in resolution.memo_hits.get(execution.id, [])
+    ]
     return {
         "id": step.id,
         "number": step.number,
@@ -123,11 +214,33 @@ def _step_snapshot(step: Step) -> dict[str, Any]:
         "group_name": step.group_name or None,
         "arguments": step.arguments,
         "created_at": _iso(step.created_at),
-        "executions": [_execution_snapshot(e) for e in step.executions.all()],
+        "cache_key": step.cache_key or None,
+        "memo_key": step.memo_key or None,
+        "resolution": _step_resolution(latest, cached_from, memo_hits),
+        "cached_from": cached_from,
+        "memo_hits": memo_hits,
+        "executions": [_execution_snapshot(e, resolution) for e in executions],
     }
 
 
-def _execution_snapshot(execution: Execution) -> dict[str, Any]:
+def _step_resolution(
+    latest: Execution | None, cached_from: CachedFrom | None, memo_hits: list[str]
+) -> str | None:
+    """``cached`` (its latest attempt reused a cached result), ``memoised`` (it ran and memoised
+    calls reused its result), ``executed`` (it ran on a worker), or None (not yet, or it ended
+    without running: cancelled, deferred, spawned)."""
+    if latest is None:
+        return None
+    if cached_from is not None:
+        return "cached"
+    if memo_hits:
+        return "memoised"
+    if latest.assigned_at is not None:
+        return "executed"
+    return None
+
+
+def _execution_snapshot(execution: Execution, resolution: _Resolution) -> dict[str, Any]:
     return {
         "id": execution.id,
         "attempt": execution.attempt,
@@ -139,6 +252,8 @@ def _execution_snapshot(execution: Execution) -> dict[str, Any]:
         "started_at": _iso(execution.started_at),
         "completed_at": _iso(execution.completed_at),
         "result": _own_result(execution),
+        "cached_from": resolution.cached_from.get(execution.id),
+        "memo_hits": resolution.memo_hits.get(execution.id, []),
         "dependencies": [d.dependency_id for d in execution.dependencies.all()],
     }
 

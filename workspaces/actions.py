@@ -1,9 +1,12 @@
-"""Managing a project's workspaces: listing, creating, renaming, re-basing, pausing, resuming.
+"""Managing a project's workspaces: listing, creating, renaming, re-basing, pausing, resuming,
+archiving.
 
 Workspaces form a tree through ``base`` (shared/SPEC.md §1): a base must be a live workspace of
 the same project and no workspace may end up based on itself. Names are case-insensitive and
 unique among live workspaces. Pausing stops the orchestrator dispatching anything new in the
-workspace; resuming restarts it. Archiving is not here.
+workspace; resuming restarts it. Archiving ends the workspace for good: it disappears from
+lists, its name is free again, and the orchestrator cancels its queued work and ends its
+workers' sessions.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.db import IntegrityError, transaction
 from coflux_server.api_errors import ApiError
 from projects.access import workspace_for_read
 from projects.models import Project
+from runs.orchestration.calls import call_orchestrator
 from workspaces.models import Workspace
 from workspaces.names import check_workspace_name
 
@@ -29,6 +33,11 @@ class WorkspaceExists(ApiError):
 class WorkspaceCycle(ApiError):
     code = "cycle"
     status = 400
+
+
+class WorkspaceHasChildren(ApiError):
+    code = "workspace_has_children"
+    status = 409
 
 
 class WorkspaceInfo(TypedDict):
@@ -176,6 +185,53 @@ def set_workspace_state(workspace: Workspace, state: Workspace.State) -> Workspa
             transaction.on_commit(partial(_wake, workspace.project_id))
     workspace.refresh_from_db()
     return workspace
+
+
+class Archived(WorkspaceInfo):
+    cancelled: list[str]
+    sessions: list[str]
+
+
+def check_archivable(workspace: Workspace) -> None:
+    """Raise ``WorkspaceHasChildren`` if live workspaces are based on ``workspace``."""
+    children = sorted(
+        Workspace.objects.live(workspace.project)
+        .filter(base=workspace)
+        .values_list("name", flat=True)
+    )
+    if children:
+        raise WorkspaceHasChildren(
+            f"Workspace {workspace.name!r} cannot be archived while workspaces are based on "
+            f"it: {', '.join(children)}. Archive or re-base them first.",
+            details={"workspace": workspace.name, "children": children},
+        )
+
+
+def archive_workspace(workspace: Workspace) -> Archived:
+    """Archive the workspace (SPEC §1), refused while live workspaces are based on it.
+
+    The orchestrator does it, since it holds the workspace's queued work and sessions in
+    memory: it marks the workspace archived, cancels its queued executions, tells its workers
+    that their sessions are over and ends those sessions (what they were running is
+    abandoned). It checks for children again in the same tick, so a child created meanwhile
+    still stops it. Returns the workspace as it now is, with the cancelled executions and the
+    ended sessions.
+    """
+    check_archivable(workspace)
+    try:
+        reply = call_orchestrator(
+            workspace.project_id, {"type": "archive", "workspace": workspace.name}
+        )
+    except ApiError as exc:
+        if exc.code == WorkspaceHasChildren.code:
+            raise WorkspaceHasChildren(exc.message, details={"workspace": workspace.name}) from None
+        raise
+    workspace.refresh_from_db()
+    return {
+        **workspace_info(workspace),
+        "cancelled": [str(execution) for execution in reply.get("cancelled", [])],
+        "sessions": [str(session) for session in reply.get("sessions", [])],
+    }
 
 
 def _wake(project_id: int) -> None:

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from coflux_server.api_errors import ApiError
+from workspaces.actions import archive_workspace
 from workspaces.models import Module, Target, Workspace
 
 
@@ -13,6 +17,28 @@ class WorkspaceAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     raw_id_fields = ["base"]
     readonly_fields = ["created_at"]
+    actions = ["archive"]
+
+    @admin.action(description="Archive selected workspaces")
+    def archive(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
+        # Children first, so that archiving a workspace together with the workspaces based on
+        # it is not refused for the children it still has.
+        selected = sorted(
+            queryset.exclude(state=Workspace.State.ARCHIVED).select_related("project"),
+            key=lambda workspace: -len(workspace.ancestry()),
+        )
+        for workspace in selected:
+            try:
+                archived = archive_workspace(workspace)
+            except ApiError as exc:
+                self.message_user(request, f"{workspace.name}: {exc.message}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"Archived workspace {workspace.name} (cancelled {len(archived['cancelled'])} "
+                f"queued executions, ended {len(archived['sessions'])} worker sessions).",
+                messages.SUCCESS,
+            )
 
 
 class TargetInline(admin.TabularInline):

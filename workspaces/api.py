@@ -1,4 +1,5 @@
-"""API views of workspaces: the list, creating, updating, pausing and resuming; manifests.
+"""API views of workspaces: the list, creating, updating, pausing, resuming and archiving;
+manifests, and archiving a module's.
 
 Workspace names may contain '/', so ``workspaces/a/pause`` could also name the workspace
 ``a/pause``: the action views hand a PATCH (which no action takes) on to ``update`` of the
@@ -17,13 +18,19 @@ from coflux_server.api_input import InvalidRequest, json_object
 from projects.access import project_by_name, workspace_for_read, workspace_for_write
 from workspaces.actions import (
     UNCHANGED,
+    archive_workspace,
     create_workspace,
     list_workspaces,
     set_workspace_state,
     update_workspace,
     workspace_info,
 )
-from workspaces.manifests import parse_manifests, register_manifests, workspace_manifests
+from workspaces.manifests import (
+    archive_module,
+    parse_manifests,
+    register_manifests,
+    workspace_manifests,
+)
 from workspaces.models import Workspace
 
 
@@ -86,6 +93,28 @@ def pause(request: Request, project: str, workspace: str) -> Response:
 @api_view(["POST", "PATCH"])
 def resume(request: Request, project: str, workspace: str) -> Response:
     return _set_state(request, project, workspace, Workspace.State.ACTIVE, "resume")
+
+
+@api_view(["POST", "PATCH"])
+def archive(request: Request, project: str, workspace: str) -> Response:
+    """Archive the workspace: hidden, its name free again, its queued work cancelled and its
+    workers' sessions ended; refused (409) while live workspaces are based on it."""
+    if request.method == "PATCH":
+        return update(request, project, f"{workspace}/archive")
+    json_object(request.data, ())
+    space = workspace_for_read(project_by_name(project), workspace)
+    return Response(archive_workspace(space))
+
+
+@api_view(["POST", "PATCH"])
+def archive_manifest(request: Request, project: str, workspace: str, module: str) -> Response:
+    """Hide the module's registered workflows until it is registered again."""
+    if request.method == "PATCH":
+        return update(request, project, f"{workspace}/manifests/{module}/archive")
+    json_object(request.data, ())
+    space = workspace_for_read(project_by_name(project), workspace)
+    archived = archive_module(space, module)
+    return Response({"workspace": space.name, "module": archived.name, "archived": True})
 
 
 @api_view(["GET", "POST", "PATCH"])

@@ -8,6 +8,8 @@ A manifest body is ``{"modules": {"<module>": [<workflow>, ...]}}`` where each w
 
 ``default`` is the JSON encoding of the parameter's default value, null when it has none.
 Registering a module replaces its whole set of workflows; modules not named are left alone.
+Archiving a module hides it (and stops submissions of its workflows from the API and CLI) until
+it is registered again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from workspaces.models import Module, Target, Workspace
 
 class InvalidManifest(ApiError):
     code = "invalid_manifest"
+
+
+class ModuleNotFound(ApiError):
+    code = "module_not_found"
+    status = 404
 
 
 class Parameter(TypedDict):
@@ -153,6 +160,27 @@ def register_manifests(
             for definition in modules[module.name]
         )
     return registered
+
+
+def archive_module(workspace: Workspace, name: str) -> Module:
+    """Hide the workspace's registered module ``name`` until it is registered again.
+
+    Its workflows stay stored (and runs of them stay as they are); workers that declare its
+    targets keep running them. Archiving an archived module changes nothing.
+    """
+    with transaction.atomic():
+        # The same lock as registering: an archive and a registration apply one after the other.
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        module = Module.objects.filter(workspace=workspace, name=name).first()
+        if module is None:
+            raise ModuleNotFound(
+                f"No module {name!r} registered in workspace {workspace.name!r}.",
+                details={"module": name, "workspace": workspace.name},
+            )
+        if not module.archived:
+            module.archived = True
+            module.save(update_fields=["archived"])
+    return module
 
 
 def target_definition(target: Target) -> WorkflowDefinition:

@@ -111,7 +111,7 @@ class Commands:
                 outbox.append(
                     (
                         session.channel,
-                        records.error("session_invalid", "the workspace was archived"),
+                        records.error("workspace_archived", "the workspace was archived"),
                     )
                 )
         self._end_sessions(sessions, now, outbox)

@@ -67,3 +67,26 @@ def test_it_needs_modules_to_register(run_cli):
 
     assert result.exit_code == 2
     assert "name the modules" in result.stderr
+
+
+def test_it_archives_a_module(run_cli, client, registered, workspace_name):
+    result = run_cli("manifests", "archive", "app.flows")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"Archived app.flows in workspace {workspace_name}."
+    assert client.manifests(workspace_name) == {}
+
+
+def test_it_archives_a_module_as_json(run_cli, registered, workspace_name):
+    archived = run_cli.json("manifests", "archive", "app.flows", "-o", "json")
+
+    assert archived == {"workspace": workspace_name, "module": "app.flows", "archived": True}
+
+
+def test_it_reports_an_unknown_module(run_cli, registered, workspace_name):
+    result = run_cli("manifests", "archive", "app.nothing")
+
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"Error: No module 'app.nothing' registered in workspace {workspace_name!r}."
+    )

@@ -133,3 +133,43 @@ def test_a_paused_workspace_starts_nothing_until_resumed(run_cli, client, worker
     assert run_cli("workspaces", "resume").exit_code == 0
     outcome = client.wait_for_result(run_id, timeout=60)
     assert outcome["status"] == "succeeded", worker.read_text()
+
+
+def test_it_archives_the_chosen_workspace(run_cli, client, workspace_name):
+    client.create_workspace(workspace_name)
+
+    result = run_cli("workspaces", "archive")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (
+        f"Archived workspace {workspace_name}: cancelled 0 queued executions, "
+        "ended 0 worker sessions."
+    )
+    assert listed(client, workspace_name) == []
+    assert client.create_workspace(workspace_name)["state"] == "active"
+
+
+def test_it_archives_as_json_with_what_was_cancelled(run_cli, client, registered, workspace_name):
+    run_id = client.submit(workspace_name, "app.flows", "greet", ["ada"])["run_id"]
+
+    archived = run_cli.json("workspaces", "archive", "-o", "json")
+
+    assert archived == {
+        "name": workspace_name,
+        "base": None,
+        "state": "archived",
+        "cancelled": [f"{run_id}:1:1"],
+        "sessions": [],
+    }
+    assert client.result(run_id)["status"] == "cancelled"
+
+
+def test_it_refuses_to_archive_a_workspace_with_children(run_cli, client, workspace_name):
+    client.create_workspace(workspace_name)
+    client.create_workspace(f"{workspace_name}/child", base=workspace_name)
+
+    result = run_cli("workspaces", "archive")
+
+    assert result.exit_code == 1
+    assert "cannot be archived while workspaces are based on it" in result.stderr
+    assert [w["state"] for w in listed(client, workspace_name)] == ["active", "active"]

@@ -387,7 +387,7 @@ def test_archiving_cancels_queued_work_and_ends_the_workspaces_sessions(harness)
     assert reply["ok"] and reply["cancelled"] == [queued]
     assert reply["sessions"] == [harness.session]
     assert state(queued) == State.CANCELLED and state(root) == State.ABANDONED
-    assert [m["error"] for m in messages(outbox, "error")] == ["session_invalid"]
+    assert [m["error"] for m in messages(outbox, "error")] == ["workspace_archived"]
     harness.workspace.refresh_from_db()
     assert harness.workspace.state == "archived"
 

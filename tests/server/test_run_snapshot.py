@@ -7,6 +7,8 @@ from projects.models import Project
 from runs.models import Dependency, Execution, Result, Step
 from runs.submission import submit_run
 from runs.values import from_plain_json
+from tests.sample_targets import GREET
+from workspaces.manifests import parse_manifests, register_manifests
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +78,11 @@ def test_it_shows_a_queued_run(api, registered):
         "group_name": None,
         "arguments": [from_plain_json("world")],
         "created_at": step["created_at"],
+        "cache_key": None,
+        "memo_key": None,
+        "resolution": None,
+        "cached_from": None,
+        "memo_hits": [],
         "executions": [
             {
                 "id": f"{run_id}:1:1",
@@ -88,6 +95,8 @@ def test_it_shows_a_queued_run(api, registered):
                 "started_at": None,
                 "completed_at": None,
                 "result": None,
+                "cached_from": None,
+                "memo_hits": [],
                 "dependencies": [],
             }
         ],
@@ -176,3 +185,122 @@ def test_it_does_not_show_runs_of_other_projects(api, registered):
 
     assert response.status_code == 404
     assert response.json()["error"] == "run_not_found"
+
+
+# --- how steps were resolved: executed, cached, memoised -------------------------------------
+
+
+def cache_hit(root: Execution, number: int, source: Execution, workspace: Workspace) -> Execution:
+    """A step of ``root``'s run whose only attempt reused ``source``'s result from the cache."""
+    step = Step.objects.create(
+        id=f"{root.step.run_id}:{number}",
+        run_id=root.step.run_id,
+        number=number,
+        module="app.tasks",
+        target="child",
+        target_type="task",
+        parent=root,
+        cache_key="k" * 64,
+    )
+    execution = Execution.objects.create(
+        id=f"{step.id}:1", step=step, workspace=workspace, state="cached"
+    )
+    Result.objects.create(execution=execution, type="cached", successor=source)
+    return execution
+
+
+def assigned(*executions: Execution) -> None:
+    Execution.objects.filter(pk__in=[e.pk for e in executions]).update(assigned_at=timezone.now())
+
+
+@pytest.fixture
+def development(registered: Workspace) -> Workspace:
+    created = Workspace.objects.create(
+        project=registered.project, name="development", base=registered
+    )
+    register_manifests(created, parse_manifests({"modules": {"app.flows": [GREET]}}))
+    return created
+
+
+def test_it_says_which_run_and_workspace_a_cached_step_came_from(api, registered, development):
+    production_root = start(registered)
+    [source] = add_child(production_root, 2)
+    assigned(source)
+    Step.objects.filter(pk=source.step_id).update(cache_key="k" * 64)
+    root = start(development)
+    hit = cache_hit(root, 2, source, development)
+
+    snapshot = api.get(f"/api/projects/default/runs/{root.step.run_id}").json()
+
+    step = snapshot["steps"][1]
+    expected = {
+        "execution": source.id,
+        "run": production_root.step.run_id,
+        "workspace": "default",
+    }
+    assert (step["resolution"], step["cached_from"], step["cache_key"]) == (
+        "cached",
+        expected,
+        "k" * 64,
+    )
+    assert step["executions"][0]["cached_from"] == expected
+    assert step["executions"][0]["result"] == {"type": "cached", "successor": source.id}
+    assert hit.id == step["executions"][0]["id"]
+    source_step = api.get(f"/api/projects/default/runs/{production_root.step.run_id}").json()
+    assert source_step["steps"][1]["resolution"] == "executed"
+
+
+def test_it_follows_a_hit_on_a_hit_to_the_source(api, registered, development):
+    production_root = start(registered)
+    [source] = add_child(production_root, 2)
+    linked = cache_hit(start(registered), 2, source, registered)
+    root = start(development)
+    cache_hit(root, 2, linked, development)
+
+    snapshot = api.get(f"/api/projects/default/runs/{root.step.run_id}").json()
+
+    assert snapshot["steps"][1]["cached_from"] == {
+        "execution": source.id,
+        "run": production_root.step.run_id,
+        "workspace": "default",
+    }
+
+
+def test_it_lists_the_memoised_calls_that_reused_a_step(api, registered, development):
+    root = start(registered)
+    [extract] = add_child(root, 2)
+    Step.objects.filter(pk=extract.step_id).update(memo_key="m" * 64)
+    rerun = Execution.objects.create(
+        id=f"{root.step_id}:2", step=root.step, attempt=2, workspace=development, state="assigned"
+    )
+    Dependency.objects.create(execution=rerun, dependency=extract, memo_hit=True)
+
+    snapshot = api.get(f"/api/projects/default/runs/{root.step.run_id}").json()
+
+    step = snapshot["steps"][1]
+    assert (step["resolution"], step["memo_key"], step["memo_hits"]) == (
+        "memoised",
+        "m" * 64,
+        [rerun.id],
+    )
+    assert step["executions"][0]["memo_hits"] == [rerun.id]
+    assert step["cached_from"] is None
+    assert snapshot["steps"][0]["memo_hits"] == []
+    assert snapshot["steps"][0]["executions"][1]["dependencies"] == [extract.id]
+
+
+def test_cache_and_memo_hits_take_no_extra_queries(
+    api, registered, development, django_assert_num_queries
+):
+    production_root = start(registered)
+    sources = [add_child(production_root, number)[0] for number in range(2, 12)]
+    root = start(development)
+    for number, source in enumerate(sources, start=2):
+        hit = cache_hit(root, number, source, development)
+        Dependency.objects.create(execution=root, dependency=hit, memo_hit=True)
+
+    with django_assert_num_queries(5):
+        snapshot = api.get(f"/api/projects/default/runs/{root.step.run_id}").json()
+
+    assert [s["resolution"] for s in snapshot["steps"][1:]] == ["cached"] * 10
+    assert snapshot["steps"][1]["memo_hits"] == [root.id]

@@ -1,4 +1,4 @@
-"""``coflux manifests …``: registering modules' workflows with a workspace."""
+"""``coflux manifests …``: registering modules' workflows with a workspace, archiving them."""
 
 from __future__ import annotations
 
@@ -64,6 +64,21 @@ def register(ctx: click.Context, modules: tuple[str, ...]) -> None:
     for module, workflows in manifest.items():
         names = ", ".join(w["name"] for w in workflows) or "no workflows"
         click.echo(f"Registered {module} in workspace {config.workspace}: {names}")
+
+
+@manifests.command()
+@global_options
+@click.argument("module")
+@click.pass_context
+def archive(ctx: click.Context, module: str) -> None:
+    """Archive MODULE: hide its workflows from the workspace until it is registered again."""
+    config = get_config(ctx)
+    with connect(config) as client:
+        archived = client.archive_module(config.workspace, module)
+    if config.output == "json":
+        echo_json(archived)
+    else:
+        click.echo(f"Archived {archived['module']} in workspace {archived['workspace']}.")
 
 
 def _signature(workflow: dict[str, Any]) -> str:

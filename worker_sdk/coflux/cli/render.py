@@ -27,6 +27,7 @@ _STYLES = {
     "timeout": "red",
     "abandoned": "magenta",
     "cancelled": "magenta",
+    "cached": "cyan",
 }
 
 
@@ -81,7 +82,23 @@ def _preview(result: dict[str, Any] | None) -> Text:
     return Text()
 
 
-def _step_label(step: dict[str, Any]) -> Text:
+def resolution_text(step: dict[str, Any]) -> str | None:
+    """How the step was resolved: executed, cached (from which run and workspace) or memoised."""
+    resolution = step.get("resolution")
+    if resolution == "cached" and step.get("cached_from"):
+        source = step["cached_from"]
+        return (
+            f"cached from {source['execution']} "
+            f"(run {source['run']}, workspace {source['workspace']})"
+        )
+    if resolution == "memoised":
+        hits = step.get("memo_hits") or []
+        calls = "call" if len(hits) == 1 else "calls"
+        return f"executed, memoised: reused by {len(hits)} {calls} ({', '.join(hits)})"
+    return resolution
+
+
+def _step_label(step: dict[str, Any], workspace: str) -> Text:
     label = Text()
     label.append(f"{step['module']}/{step['target']}", style="bold" if step["number"] == 1 else "")
     label.append(f"  {step['id']}", style="dim")
@@ -93,7 +110,12 @@ def _step_label(step: dict[str, Any]) -> Text:
     label.append(latest["state"], style=_STYLES.get(latest["state"], ""))
     if latest["attempt"] > 1:
         label.append(f" (attempt {latest['attempt']})", style="dim")
+    if latest.get("workspace") and latest["workspace"] != workspace:
+        label.append(f" in {latest['workspace']}", style="dim")
     label.append_text(_preview(latest["result"]))
+    resolved = resolution_text(step)
+    if resolved:
+        label.append(f"  [{resolved}]", style="cyan" if resolved != "executed" else "dim")
     return label
 
 
@@ -117,7 +139,7 @@ def run_tree(snapshot: dict[str, Any]) -> Tree:
 
     def add(node: Tree, parent: str | None) -> None:
         for step in children.get(parent, []):
-            add(node.add(_step_label(step)), step["id"])
+            add(node.add(_step_label(step, snapshot["workspace"])), step["id"])
 
     add(tree, None)
     return tree

@@ -1,4 +1,5 @@
-"""``coflux workspaces …``: listing, creating, updating, pausing and resuming workspaces."""
+"""``coflux workspaces …``: listing, creating, updating, pausing, resuming and archiving
+workspaces."""
 
 from __future__ import annotations
 
@@ -112,3 +113,25 @@ def resume(ctx: click.Context) -> None:
         echo_json(resumed)
     else:
         click.echo(f"Resumed workspace {resumed['name']}.")
+
+
+@workspaces.command()
+@global_options
+@click.pass_context
+def archive(ctx: click.Context) -> None:
+    """Archive the workspace (-w/--workspace).
+
+    It is hidden from lists and its name can be used again; its queued work is cancelled and
+    its workers' sessions end (what they were running is abandoned). Refused while other
+    workspaces are based on it.
+    """
+    config = get_config(ctx)
+    with connect(config) as client:
+        archived = client.archive_workspace(config.workspace)
+    if config.output == "json":
+        echo_json(archived)
+        return
+    click.echo(
+        f"Archived workspace {archived['name']}: cancelled {len(archived['cancelled'])} queued "
+        f"executions, ended {len(archived['sessions'])} worker sessions."
+    )
