@@ -16,7 +16,8 @@ from coflux_server.api_errors import ApiError, error_response
 from coflux_server.api_input import InvalidRequest, is_integer, is_number, json_object
 from projects.access import project_by_name, workspace_for_read, workspace_for_write
 from runs.control import cancel_execution, rerun_step
-from runs.logs import run_logs
+from runs.logs import await_logs
+from runs.metrics import run_metrics
 from runs.models import Execution
 from runs.snapshots import (
     MAX_WAIT_SECONDS,
@@ -170,18 +171,66 @@ def run_detail(request: Request, project: str, run_id: str) -> Response:
     return Response(run_snapshot(run_by_id(project_by_name(project), run_id)))
 
 
-@api_view(["GET"])
-def run_log(request: Request, project: str, run_id: str) -> Response:
-    after = request.query_params.get("after")
-    if after is not None and not after.isdigit():
+def _parse_cursor(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
         raise InvalidRequest("'after' must be a cursor returned by an earlier request.")
-    page = run_logs(
+    return int(raw)
+
+
+def _parse_from(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidRequest("'from' must be a time in milliseconds since the epoch.")
+    return int(raw)
+
+
+async def run_log(request: HttpRequest, project: str, run_id: str) -> JsonResponse:
+    """A page of the run's log lines: ``?execution=&after=<cursor>&from=<ms>``.
+
+    With ``?wait=<seconds>`` a request finding nothing new is held until lines arrive, the run
+    finishes or time is up (see ``runs.logs``).
+    """
+    if request.method != "GET":
+        return _method_not_allowed(request)
+    try:
+        after = _parse_cursor(request.GET.get("after"))
+        from_ms = _parse_from(request.GET.get("from"))
+        wait = _parse_wait(request.GET.get("wait"))
+        found = await sync_to_async(project_by_name)(project)
+        page = await await_logs(
+            found,
+            run_id,
+            wait=wait,
+            execution=request.GET.get("execution") or None,
+            after=after,
+            from_ms=from_ms,
+        )
+    except ApiError as error:
+        return error_response(error)
+    return JsonResponse(page)
+
+
+@api_view(["GET"])
+def run_metric_series(request: Request, project: str, run_id: str) -> Response:
+    """The run's metric definitions and points per execution: ``?execution=&after=<cursor>``."""
+    page = run_metrics(
         project_by_name(project),
         run_id,
         execution=request.query_params.get("execution") or None,
-        after=int(after) if after is not None else None,
+        after=_parse_cursor(request.query_params.get("after")),
     )
     return Response(page)
+
+
+def _method_not_allowed(request: HttpRequest) -> JsonResponse:
+    response = error_response(
+        ApiError(f"Method {request.method} not allowed.", code="method_not_allowed", status=405)
+    )
+    response["Allow"] = "GET"
+    return response
 
 
 def _parse_wait(raw: str | None) -> float:

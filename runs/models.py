@@ -299,3 +299,43 @@ class LogMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.execution_id} [{self.level}] {self.template[:60]}"
+
+
+class MetricDefinition(models.Model):
+    """How an execution describes one of its metric series (``cf.Metric``)."""
+
+    execution = models.ForeignKey(
+        Execution, on_delete=models.CASCADE, related_name="metric_definitions"
+    )
+    key = models.CharField(max_length=200)
+    group = models.JSONField(
+        null=True, blank=True, help_text="The chart: {name, units, lower, upper}."
+    )
+    scale = models.JSONField(
+        null=True, blank=True, help_text="The y-axis: {name, units, progress, lower, upper}."
+    )
+    throttle = models.FloatField(null=True, blank=True, help_text="Points per second at most.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "key"], name="metric_definition_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} {self.key}"
+
+
+class MetricPoint(models.Model):
+    """A point ``(value, at)`` of an execution's metric series, in the order it arrived."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="metric_points")
+    key = models.CharField(max_length=200)
+    value = models.FloatField()
+    at = models.FloatField(help_text="The x-axis: seconds since the execution started, or given.")
+
+    class Meta:
+        # A run's points are read per execution, in arrival order (from a cursor).
+        indexes = [models.Index(fields=["execution", "id"], name="metric_point_execution_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} {self.key}@{self.at}={self.value}"

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from projects.models import WorkerSession
 from runs import keys
+from runs.metrics import store_metric_messages
 from runs.models import Dependency, Execution, Result, Run, Step
 from runs.orchestration import lease, policies, records
 from runs.orchestration.commands import Commands
@@ -316,6 +317,7 @@ class Orchestrator(Sessions, Messages, Outcomes, Commands, Dispatcher):
             finishing = {m["execution"] for _, _, m in by_type["result"]}
             self._started(by_type["started"], finishing, now)
             self._logs(by_type["log"], outbox)
+            store_metric_messages(by_type["metric"])
             self._submits(by_type["submit"], now, outbox)
             self._waits(by_type["wait"], now, outbox)
             self._cancels(by_type["cancel"], now, outbox)

@@ -57,7 +57,7 @@ def test_it_keeps_the_cursor_when_nothing_is_new(api, root):
     url = f"/api/projects/default/runs/{root.step.run_id}/logs"
     cursor = api.get(url).json()["cursor"]
 
-    assert api.get(url, after=cursor).json() == {"logs": [], "cursor": cursor}
+    assert api.get(url, after=cursor).json() == {"logs": [], "cursor": cursor, "done": False}
 
 
 def test_it_filters_by_execution(api, root):

@@ -1,8 +1,11 @@
 """Log entries of an execution: batching, and capture of ``stdout``/``stderr`` per line.
 
-An entry is ``[timestamp_ms, level, template, values]``. Entries are sent in batches, at most
-``FLUSH_INTERVAL`` after the first one waits and at once when ``BATCH_SIZE`` have gathered, so a
-chatty loop costs a message per batch, not per line.
+An entry is ``[timestamp_ms, level, template, values]`` (levels: 0 debug, 1 stdout, 2 info,
+3 stderr, 4 warning, 5 error). Entries are sent in order, in batches: at most ``flush_interval``
+seconds after the first one waits and at once when ``batch_size`` have gathered (``[logs]`` of
+``coflux.config``: 0.05 s and 100 by default), so a chatty loop costs a message per batch, not
+per line. What is left is sent when the execution ends, before its result, and before each call
+the execution makes (``flush``), so that its lines come before those of the executions it calls.
 """
 
 from __future__ import annotations
@@ -15,19 +18,29 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-DEBUG, STDOUT, INFO, STDERR, WARNING, ERROR = range(6)
+from .config import batching_setting
 
-FLUSH_INTERVAL = 0.05
-BATCH_SIZE = 100
+DEBUG, STDOUT, INFO, STDERR, WARNING, ERROR = range(6)
 
 
 class LogBuffer:
     """Collects entries and hands them to ``send`` in batches from a background thread."""
 
-    def __init__(self, send: Callable[[list[list[Any]]], None]) -> None:
+    def __init__(
+        self,
+        send: Callable[[list[list[Any]]], None],
+        *,
+        batch_size: int | None = None,
+        flush_interval: float | None = None,
+    ) -> None:
         self._send = send
+        defaults = batching_setting("logs")
+        self._batch_size = max(1, batch_size or defaults.batch_size)
+        self._flush_interval = defaults.flush_interval if flush_interval is None else flush_interval
         self._entries: list[list[Any]] = []
         self._changed = threading.Condition()
+        self._sending = threading.Lock()
+        """Held while taking entries and sending them, so that batches leave in order."""
         self._closed = False
         # Started with the first entry: most executions log nothing and need no thread.
         self._thread: threading.Thread | None = None
@@ -38,8 +51,13 @@ class LogBuffer:
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="coflux-logs", daemon=True)
                 self._thread.start()
-            if len(self._entries) >= BATCH_SIZE:
+            if len(self._entries) >= self._batch_size:
                 self._changed.notify()
+
+    def flush(self) -> None:
+        """Send the entries waiting, if any, now."""
+        if self._entries:
+            self._flush()
 
     def close(self) -> None:
         """Stop the background thread and send whatever is left."""
@@ -60,15 +78,17 @@ class LogBuffer:
                     self._changed.wait()
                     continue
                 self._changed.wait_for(
-                    lambda: self._closed or len(self._entries) >= BATCH_SIZE, FLUSH_INTERVAL
+                    lambda: self._closed or len(self._entries) >= self._batch_size,
+                    self._flush_interval,
                 )
             self._flush()
 
     def _flush(self) -> None:
-        with self._changed:
-            entries, self._entries = self._entries, []
-        if entries:
-            self._send(entries)
+        with self._sending:
+            with self._changed:
+                entries, self._entries = self._entries, []
+            for start in range(0, len(entries), self._batch_size):
+                self._send(entries[start : start + self._batch_size])
 
 
 class LineCapture(io.TextIOBase):

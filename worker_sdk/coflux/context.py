@@ -34,6 +34,7 @@ from .serialization import deserialize, serialize
 
 if TYPE_CHECKING:
     from .capture import LogBuffer
+    from .metrics import MetricRecorder
     from .outgoing import Outgoing
     from .targets import Target
 
@@ -66,6 +67,9 @@ class ExecutionContext:
     def __init__(self, execution_id: str, outgoing: Outgoing, logs: LogBuffer) -> None:
         self.execution_id = execution_id
         self.logs = logs
+        self.started = time.monotonic()
+        """When the execution started: metric points are ``at`` seconds since then."""
+        self._metrics: MetricRecorder | None = None
         self._outgoing = outgoing
         self._send = outgoing.send
         self._changed = threading.Condition()
@@ -109,6 +113,8 @@ class ExecutionContext:
         }
         if group is not None:
             message["group"], message["group_name"] = group
+        # The lines logged so far go first, ahead of any the call itself logs.
+        self.logs.flush()
         self._send(message)
         return Execution(target.module, target.name, context=self, ref=ref)
 
@@ -265,6 +271,25 @@ class ExecutionContext:
         encoded = {name: _log_value(value) for name, value in values.items()}
         self.logs.add(level, template or "", encoded)
 
+    def metrics(self) -> MetricRecorder:
+        """The execution's metrics, made with the first point recorded."""
+        if self._metrics is not None:
+            return self._metrics
+        with self._changed:
+            if self._metrics is None:
+                from .metrics import MetricRecorder
+
+                self._metrics = MetricRecorder(self.execution_id, self._send, started=self.started)
+            return self._metrics
+
+    def close(self) -> None:
+        """Send what the execution recorded and has not sent yet (before its result)."""
+        with self._changed:
+            metrics = self._metrics
+        if metrics is not None:
+            metrics.close()
+        self.logs.close()
+
     # --- replies from the worker (reader thread) -----------------------------------------
 
     def receive(self, message: dict[str, Any]) -> None:
@@ -305,9 +330,17 @@ def _unique(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+MAX_LOG_REPR = 1000
+
+
 def _log_value(value: Any) -> dict[str, Any]:
-    # A log call must not fail the execution because a value has no encoding.
+    # A log call must not fail the execution because a value has no encoding, nor because the
+    # blob store cannot take it: it is logged as (the start of) its repr instead.
     try:
         return serialize(value)
-    except TypeError:
-        return serialize(repr(value))
+    except Exception:
+        try:
+            text = repr(value)[:MAX_LOG_REPR]
+        except Exception:
+            text = f"<{type(value).__name__}>"
+        return {"type": "inline", "format": "json", "data": text, "refs": []}

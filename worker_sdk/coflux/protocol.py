@@ -33,8 +33,18 @@ Worker → server
     cancel      an execution cancels other executions (and their descendants)
     result      an execution finished; the server replies ``ack`` once it is stored
     log         captured output and log lines of an execution
+    metric      metric definitions and points of an execution (see ``coflux.metrics``)
     heartbeat   the executions the worker is running right now
     draining    the worker takes no new work
+
+A ``metric`` message carries the definitions of series first recorded since the previous one,
+then points, each ``[key, value, at]`` (finite numbers; ``at`` in seconds)::
+
+    {"type": "metric", "execution": "R…:1:1",
+     "definitions": [{"key": "loss", "throttle": 10,
+                      "group": {"name", "units", "lower", "upper"} | None,
+                      "scale": {"name", "units", "progress", "lower", "upper"} | None}],
+     "points": [["loss", 0.25, 1.5], …]}
 
 Server → worker
     welcome     reply to ``hello``: the session and the executions still assigned to it
@@ -44,12 +54,14 @@ Server → worker
     pending     reply to a ``wait`` asking for a reply: these targets have no result yet
     ack         a result is durably stored; the worker may forget it
     abort       stop this execution's process
-    error       a message could not be handled (malformed, unknown type, bad input)
+    error       a message could not be handled (malformed, unknown type, bad input); the
+                code ``workspace_archived`` ends the worker: its workspace is gone
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Literal, NotRequired, TypedDict
 
 VERSION = 2
@@ -125,6 +137,13 @@ class Log(TypedDict):
     type: Literal["log"]
     execution: str
     entries: list[list[Any]]
+
+
+class MetricMessage(TypedDict):
+    type: Literal["metric"]
+    execution: str
+    definitions: list[dict[str, Any]]
+    points: list[list[Any]]
 
 
 class Heartbeat(TypedDict):
@@ -230,6 +249,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "cancel": {"execution": _STR, "targets": _LIST},
     "result": {"execution": _STR, "result": _DICT},
     "log": {"execution": _STR, "entries": _LIST},
+    "metric": {"execution": _STR, "definitions": _LIST, "points": _LIST},
     "heartbeat": {"executions": _LIST},
     "draining": {},
     "welcome": {"protocol": _INT, "session": _STR, "executions": _LIST},
@@ -253,7 +273,18 @@ FIELDS: dict[str, dict[str, Any]] = {
 """Required fields of each message type and the JSON types they must have."""
 
 WORKER_MESSAGES = frozenset(
-    {"hello", "started", "submit", "wait", "cancel", "result", "log", "heartbeat", "draining"}
+    {
+        "hello",
+        "started",
+        "submit",
+        "wait",
+        "cancel",
+        "result",
+        "log",
+        "metric",
+        "heartbeat",
+        "draining",
+    }
 )
 SERVER_MESSAGES = frozenset(
     {"welcome", "execute", "submitted", "resolved", "pending", "ack", "abort", "error"}
@@ -289,6 +320,8 @@ def validate(message: Any, allowed: frozenset[str] | None = None) -> dict[str, A
         raise ProtocolError(f"{kind}: targets must be execution identifiers")
     if kind == "result" and message["result"]["type"] == "suspended":
         _check_suspended(message["result"])
+    if kind == "metric":
+        _check_metric(message)
     return message
 
 
@@ -299,6 +332,55 @@ def _check_suspended(result: dict[str, Any]) -> None:
     dependencies = result.get("dependencies", [])
     if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
         raise ProtocolError("result: 'dependencies' of a suspension must be execution identifiers")
+
+
+MAX_METRIC_KEY = 200
+_GROUP_FIELDS = {"name": _STR, "units": _OPT_STR, "lower": None, "upper": None}
+_SCALE_FIELDS = {**_GROUP_FIELDS, "name": _OPT_STR, "progress": _BOOL}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_key(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_METRIC_KEY
+
+
+def _check_axis(axis: Any, fields: dict[str, Any], what: str) -> None:
+    if axis is None:
+        return
+    if not isinstance(axis, dict) or set(axis) != set(fields):
+        raise ProtocolError(f"metric: a {what} is null or an object with {sorted(fields)}")
+    for field, expected in fields.items():
+        value = axis[field]
+        valid = (
+            (value is None or _is_number(value))
+            if expected is None
+            else (isinstance(value, expected))
+        )
+        if not valid or (field == "name" and value == ""):
+            raise ProtocolError(f"metric: {what} field {field!r} has the wrong type")
+
+
+def _check_metric(message: dict[str, Any]) -> None:
+    for definition in message["definitions"]:
+        if not isinstance(definition, dict) or not _is_key(definition.get("key")):
+            raise ProtocolError(f"metric: a definition needs a key of 1 to {MAX_METRIC_KEY} chars")
+        _check_axis(definition.get("group"), _GROUP_FIELDS, "group")
+        _check_axis(definition.get("scale"), _SCALE_FIELDS, "scale")
+        throttle = definition.get("throttle")
+        if throttle is not None and not (_is_number(throttle) and throttle > 0):
+            raise ProtocolError("metric: throttle must be a positive number or null")
+    for point in message["points"]:
+        if not (
+            isinstance(point, list)
+            and len(point) == 3
+            and _is_key(point[0])
+            and _is_number(point[1])
+            and _is_number(point[2])
+        ):
+            raise ProtocolError("metric: a point is [key, value, at] with finite numbers")
 
 
 def decode(text: str | bytes, allowed: frozenset[str] | None = None) -> dict[str, Any]:

@@ -1,0 +1,103 @@
+"""Metrics of executions: storing what workers send, and reading a run's series.
+
+Workers send ``metric`` messages (``coflux.protocol``): definitions of series first recorded
+since the previous message, then points ``[key, value, at]``. The protocol has checked their
+shapes by the time the orchestrator's tick hands them to ``store_metric_messages``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from projects.models import Project
+from runs.models import Execution, MetricDefinition, MetricPoint, Run
+from runs.snapshots import RunNotFound
+
+MAX_POINTS_PER_MESSAGE = 10_000
+PAGE_SIZE = 10_000
+
+
+def store_metric_messages(items: Iterable[tuple[Any, str, dict[str, Any]]]) -> None:
+    """Store the ``metric`` messages of a tick: ``(session, channel, message)`` each.
+
+    Like log lines, only messages about an execution the sending session runs are kept; a
+    series defined again (a message sent twice after a reconnect) keeps its first definition.
+    """
+    definitions: list[MetricDefinition] = []
+    points: list[MetricPoint] = []
+    for session, _channel, message in items:
+        execution_id = message["execution"]
+        if execution_id not in session.executions:
+            continue
+        for definition in message["definitions"]:
+            definitions.append(
+                MetricDefinition(
+                    execution_id=execution_id,
+                    key=definition["key"],
+                    group=definition.get("group"),
+                    scale=definition.get("scale"),
+                    throttle=definition.get("throttle"),
+                )
+            )
+        for key, value, at in message["points"][:MAX_POINTS_PER_MESSAGE]:
+            points.append(MetricPoint(execution_id=execution_id, key=key, value=value, at=at))
+    if definitions:
+        MetricDefinition.objects.bulk_create(definitions, ignore_conflicts=True)
+    if points:
+        MetricPoint.objects.bulk_create(points)
+
+
+def run_metrics(
+    project: Project, run_id: str, *, execution: str | None = None, after: int | None = None
+) -> dict[str, Any]:
+    """The run's metrics per execution, with a ``cursor`` to pass back as ``after``::
+
+        {"executions": [{"execution_id", "definitions": [{"key", "group", "scale",
+                          "throttle"}], "points": {key: [[at, value], …]}}],
+         "cursor": <last point id> | after}
+
+    Every execution with a definition is listed, with all its definitions; ``points`` has those
+    after the cursor (up to ``PAGE_SIZE``), in the order they arrived.
+    """
+    if not Run.objects.filter(project=project, pk=run_id).exists():
+        raise RunNotFound(f"No run {run_id!r}.")
+    executions = Execution.objects.filter(step__run_id=run_id)
+    if execution:
+        executions = executions.filter(pk=execution)
+    definitions = MetricDefinition.objects.filter(execution__in=executions).order_by(
+        "execution_id", "id"
+    )
+    points = MetricPoint.objects.filter(execution__in=executions).order_by("id")
+    if after is not None:
+        points = points.filter(id__gt=after)
+    page = list(points.values_list("id", "execution_id", "key", "value", "at")[:PAGE_SIZE])
+
+    listed: dict[str, dict[str, Any]] = {}
+
+    def entry(execution_id: str) -> dict[str, Any]:
+        if execution_id not in listed:
+            listed[execution_id] = {"execution_id": execution_id, "definitions": [], "points": {}}
+        return listed[execution_id]
+
+    for definition in definitions:
+        entry(definition.execution_id)["definitions"].append(
+            {
+                "key": definition.key,
+                "group": definition.group,
+                "scale": definition.scale,
+                "throttle": definition.throttle,
+            }
+        )
+    for _id, execution_id, key, value, at in page:
+        entry(execution_id)["points"].setdefault(key, []).append([at, value])
+    return {
+        "executions": sorted(listed.values(), key=lambda e: _execution_order(e["execution_id"])),
+        "cursor": page[-1][0] if page else after,
+    }
+
+
+def _execution_order(execution_id: str) -> tuple[int, int]:
+    """``R…:<step>:<attempt>`` in step, then attempt order."""
+    _run, step, attempt = execution_id.rsplit(":", 2)
+    return int(step), int(attempt)
