@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
+from assets import api as assets_api
 from coflux_server import api_views
 from runs import api as runs_api
 from workspaces import api as workspaces_api
@@ -17,14 +18,19 @@ urlpatterns = [
     path("discover", api_views.discover),
     path(f"{PROJECT}/workspaces", workspaces_api.workspaces),
     path(f"{WORKSPACE}/manifests", workspaces_api.manifests),
+    path(f"{WORKSPACE}/manifests/<str:module>/archive", workspaces_api.archive_manifest),
     path(f"{WORKSPACE}/runs", runs_api.workspace_runs),
     path(f"{WORKSPACE}/pause", workspaces_api.pause),
     path(f"{WORKSPACE}/resume", workspaces_api.resume),
+    path(f"{WORKSPACE}/archive", workspaces_api.archive),
     path(WORKSPACE, workspaces_api.workspace_detail),
     path(f"{PROJECT}/executions/<str:execution_id>/cancel", runs_api.cancel),
     path(f"{PROJECT}/steps/<str:step_id>/rerun", runs_api.rerun),
     path(f"{PROJECT}/runs/<str:run_id>", runs_api.run_detail),
     path(f"{PROJECT}/runs/<str:run_id>/result", runs_api.run_result),
     path(f"{PROJECT}/runs/<str:run_id>/logs", runs_api.run_log),
+    path(f"{PROJECT}/runs/<str:run_id>/metrics", runs_api.run_metric_series),
+    path(f"{PROJECT}/assets", assets_api.assets),
+    path(f"{PROJECT}/assets/<str:asset_id>", assets_api.asset_detail),
     re_path(r"^(?P<path>.*)$", api_views.not_found),
 ]

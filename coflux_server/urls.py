@@ -1,7 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from assets import views as assets_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("coflux_server.api_urls")),
+    # Any text after blobs/ reaches the view, which answers invalid keys itself (400/404).
+    re_path(r"^blobs/(?P<key>.*)$", assets_views.blob),
 ]

@@ -57,7 +57,7 @@ def test_it_reports_a_missing_config_file(tmp_path):
     [
         ('colour = "red"\n', "unknown setting colour"),
         ("[worker]\nthreads = 3\n", "unknown setting worker.threads"),
-        ("[blobs]\nthreshold = 3\n", "unknown setting blobs"),
+        ("[blobs]\nthresh = 3\n", "unknown setting blobs.thresh"),
         ("secure = 3\n", "secure must be true or false"),
         ("[worker]\nconcurrency = -1\n", "worker.concurrency"),
         ('output = "yaml"\n', "output must be one of text, json"),

@@ -14,6 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from coflux.blobs import Blobs, HttpStore
+from coflux.serialization import deserialize
 from tests.processes import Worker, cli, cli_json
 
 pytestmark = pytest.mark.e2e
@@ -45,14 +47,17 @@ def workers(server):
         worker.kill()
 
 
-def value_of(result):
+def value_of(result, server=None):
+    """The run's value; larger ones are blobs, read from the server's blob store."""
     assert result["status"] == "succeeded", result
-    return result["result"]["value"]["data"]
+    if server is None:
+        return result["result"]["value"]["data"]
+    return deserialize(result["result"]["value"], blobs=Blobs([HttpStore(server.url)]))
 
 
 def run_value(server, target, *arguments, workspace="default"):
     run_id = server.submit(ROUTED, target, *arguments, workspace=workspace)
-    return value_of(server.result(run_id, wait=20))
+    return value_of(server.result(run_id, wait=20), server)
 
 
 def ran_on(workers, ancestries):

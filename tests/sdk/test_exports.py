@@ -27,6 +27,14 @@ EXPECTED = {
     "log_info",
     "log_warning",
     "log_error",
+    "Metric",
+    "MetricGroup",
+    "MetricScale",
+    "progress",
+    "Asset",
+    "AssetEntry",
+    "AssetMetadata",
+    "asset",
     "__version__",
 }
 

@@ -12,8 +12,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coflux import Execution
+from coflux import Execution, blobs
+from coflux.blobs import Blobs, MemoryStore, key_of
 from coflux.serialization import deserialize, serialize, to_json
+
+
+@pytest.fixture(scope="module", autouse=True)
+def memory_blobs():
+    """Bytes are blobs, as are values over the threshold: keep them in memory."""
+    store = Blobs([MemoryStore()])
+    blobs.use(store)
+    yield store
+    blobs.use(None)
+
 
 TIMEZONES = st.sampled_from([None, dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))])
 CENTURY = dt.timedelta(days=36500)
@@ -100,9 +111,20 @@ def test_it_writes_the_documented_wrappers():
             "f": ident,
             "g": b"\x00\xff",
             1: math.inf,
+        },
+        blobs=Blobs([MemoryStore()], threshold=1000),
+    )
+    assert data["type"] == "inline"
+    assert data["refs"] == [
+        {
+            "type": "fragment",
+            "format": "bytes",
+            "key": key_of(b"\x00\xff"),
+            "size": 2,
+            "metadata": {},
         }
-    )["data"]
-    assert data == {
+    ]
+    assert data["data"] == {
         "type": "dict",
         "items": [
             "a",
@@ -118,7 +140,7 @@ def test_it_writes_the_documented_wrappers():
             "f",
             {"type": "uuid", "value": str(ident)},
             "g",
-            {"type": "bytes", "value": "AP8="},
+            {"type": "ref", "index": 0},
             1,
             {"type": "float", "value": "inf"},
         ],
@@ -167,27 +189,39 @@ def test_a_decoded_handle_cannot_be_read_outside_an_execution():
         handle.result()
 
 
-class Point:
-    pass
+def unpicklable():
+    class Local:
+        pass
+
+    return Local()
 
 
-@pytest.mark.parametrize("value", [Point(), {"nested": [Point()]}, object(), range(3)])
-def test_unsupported_types_are_refused_by_name(value):
+@pytest.mark.parametrize(
+    "value",
+    [unpicklable(), {"nested": [lambda: 1]}, (n for n in range(3)), __import__("threading").Lock()],
+)
+def test_values_that_cannot_be_pickled_are_refused(value):
     with pytest.raises(TypeError, match="cannot serialize"):
         serialize(value)
 
 
 def test_the_type_is_named():
-    with pytest.raises(TypeError, match=r"test_serialization\.Point"):
-        serialize(Point())
+    with pytest.raises(TypeError, match=r"test_serialization\.unpicklable\.<locals>\.Local"):
+        serialize(unpicklable())
 
 
 @pytest.mark.parametrize(
     "value",
     [
-        {"type": "blob", "key": "0" * 64, "size": 1, "refs": []},
+        {"type": "inline", "format": "yaml", "data": 1, "refs": []},
         {"type": "inline", "format": "json", "data": {"type": "mystery"}, "refs": []},
-        {"type": "inline", "format": "json", "data": 1, "refs": [{"type": "asset", "id": "a"}]},
+        {"type": "inline", "format": "json", "data": 1, "refs": [{"type": "mystery", "id": "a"}]},
+        {
+            "type": "inline",
+            "format": "json",
+            "data": 1,
+            "refs": [{"type": "fragment", "format": "xml", "key": "0" * 64, "size": 1}],
+        },
     ],
 )
 def test_unknown_encodings_are_refused(value):
@@ -209,7 +243,7 @@ def test_to_json_renders_plain_json():
             "keys": {1: "one"},
             "nan": math.nan,
             "handle": Execution.reference("R1:1:1", "m", "t"),
-            "other": Point,
+            "other": Execution,
         }
     )
     assert rendered == {
@@ -223,7 +257,7 @@ def test_to_json_renders_plain_json():
         "keys": [[1, "one"]],
         "nan": "nan",
         "handle": {"execution": "R1:1:1"},
-        "other": repr(Point),
+        "other": repr(Execution),
     }
     json.dumps(rendered, allow_nan=False)
 

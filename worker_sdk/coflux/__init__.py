@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from .assets import Asset, AssetEntry, AssetMetadata, asset
 from .errors import (
     ExecutionAbandoned,
     ExecutionCancelled,
@@ -25,11 +26,15 @@ from .execution import Execution
 from .flow import cancel, select, suspend, suspense
 from .groups import group
 from .logs import log_debug, log_error, log_info, log_warning
+from .metrics import Metric, MetricGroup, MetricScale, progress
 from .options import Cache, Defer, Retries
 from .targets import stub, task, workflow
 from .version import __version__
 
 __all__ = [
+    "Asset",
+    "AssetEntry",
+    "AssetMetadata",
     "Cache",
     "Defer",
     "Execution",
@@ -38,14 +43,19 @@ __all__ = [
     "ExecutionError",
     "ExecutionTerminated",
     "ExecutionTimeout",
+    "Metric",
+    "MetricGroup",
+    "MetricScale",
     "Retries",
     "__version__",
+    "asset",
     "cancel",
     "group",
     "log_debug",
     "log_error",
     "log_info",
     "log_warning",
+    "progress",
     "select",
     "stub",
     "suspend",

@@ -132,6 +132,11 @@ class Client:
     def manifests(self, workspace: str) -> dict[str, list[dict[str, Any]]]:
         return self._request("GET", self._workspace_path(workspace, "manifests"))["modules"]
 
+    def archive_module(self, workspace: str, module: str) -> dict[str, Any]:
+        """Hide the module's registered workflows until it is registered again."""
+        path = self._workspace_path(workspace, f"manifests/{quote(module, safe='')}/archive")
+        return self._request("POST", path, json={})
+
     def submit(
         self,
         workspace: str,
@@ -180,6 +185,41 @@ class Client:
             timeout=self.timeout + wait,
         )
 
+    def logs(
+        self,
+        run_id: str,
+        *,
+        execution: str | None = None,
+        after: int | None = None,
+        from_ms: int | None = None,
+        wait: float = 0.0,
+    ) -> dict[str, Any]:
+        """A page of the run's log lines: ``{"logs", "cursor", "done"}`` (see ``runs.logs``).
+
+        Held up to ``wait`` seconds while there is nothing new and the run goes on.
+        """
+        wait = min(max(wait, 0.0), MAX_WAIT)
+        params: dict[str, Any] = {}
+        for name, value in (("execution", execution), ("after", after), ("from", from_ms)):
+            if value is not None:
+                params[name] = value
+        if wait:
+            params["wait"] = f"{wait:g}"
+        return self._request(
+            "GET",
+            self._project_path(f"runs/{quote(run_id, safe='')}/logs"),
+            params=params,
+            timeout=self.timeout + wait,
+        )
+
+    def metrics(self, run_id: str, *, execution: str | None = None) -> dict[str, Any]:
+        """The run's metric definitions and points per execution (see ``runs.metrics``)."""
+        return self._request(
+            "GET",
+            self._project_path(f"runs/{quote(run_id, safe='')}/metrics"),
+            params={"execution": execution} if execution else None,
+        )
+
     def cancel(self, execution_id: str) -> list[str]:
         """Cancel the execution and its unfinished descendants; the IDs that were cancelled."""
         path = self._project_path(f"executions/{quote(execution_id, safe='')}/cancel")
@@ -192,6 +232,23 @@ class Client:
         """
         path = self._project_path(f"steps/{quote(step_id, safe='')}/rerun")
         return self._request("POST", path, json={"workspace": workspace})
+
+    def create_asset(
+        self,
+        entries: dict[str, dict[str, Any]],
+        *,
+        name: str | None = None,
+        execution: str | None = None,
+    ) -> dict[str, Any]:
+        """Record an asset whose entries (``{path: {"blob_key", "size", "metadata"}}``) are in
+        the blob store: ``{"id", "name", "count", "size", …}``."""
+        body = {"name": name, "execution": execution, "entries": entries}
+        return self._request("POST", self._project_path("assets"), json=body)
+
+    def asset(self, asset_id: str) -> dict[str, Any]:
+        """``{"id", "name", "execution", "count", "size", "entries": [{"path", "blob_key",
+        "size", "metadata"}]}``."""
+        return self._request("GET", self._project_path(f"assets/{quote(asset_id, safe='')}"))
 
     def workspaces(self) -> list[dict[str, Any]]:
         """The project's workspaces that are not archived: ``[{"name", "base", "state"}]``."""
@@ -220,6 +277,10 @@ class Client:
 
     def resume_workspace(self, workspace: str) -> dict[str, Any]:
         return self._request("POST", self._workspace_path(workspace, "resume"), json={})
+
+    def archive_workspace(self, workspace: str) -> dict[str, Any]:
+        """Archive the workspace: ``{"name", "base", "state", "cancelled", "sessions"}``."""
+        return self._request("POST", self._workspace_path(workspace, "archive"), json={})
 
     def wait_for_result(self, run_id: str, *, timeout: float | None = None) -> dict[str, Any]:
         """The run's result once it has finished (or as it stands after ``timeout`` seconds)."""

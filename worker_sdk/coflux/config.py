@@ -16,8 +16,30 @@ directory if there is one::
     provides = {gpu = ["A100"]}  # COFLUX_WORKER_PROVIDES ("gpu:A100,fast")
     accepts = {tier = ["batch"]} # COFLUX_WORKER_ACCEPTS ("tier:batch")
 
+    [logs]                       # how executions batch their log entries to the worker
+    batch_size = 100             # COFLUX_LOGS_BATCH_SIZE: entries per message at most
+    flush_interval = 0.05        # COFLUX_LOGS_FLUSH_INTERVAL: seconds an entry may wait
+
+    [metrics]                    # likewise for metric points (COFLUX_METRICS_…)
+    batch_size = 100
+    flush_interval = 0.2
+
+    [blobs]
+    threshold = 200              # COFLUX_BLOBS_THRESHOLD: bytes a value may have inline (0: none)
+    cache = "/var/cache/coflux"  # COFLUX_BLOBS_CACHE: fetched blobs [~/.cache/coflux/blobs]
+
+    [[blobs.stores]]             # the first is written, all are read in order
+    type = "http"                # the default store: the server's own (url defaults to it)
+    url = "http://localhost:7777"
+    [[blobs.stores]]
+    type = "s3"                  # needs boto3 (pip install "coflux[s3]"); AWS_* credentials
+    bucket = "my-bucket"
+    prefix = "blobs"
+    region = "eu-west-1"
+
 Unknown keys are an error, so that a misspelt setting is not silently ignored. A top-level
-``modules`` is accepted for ``[worker] modules``.
+``modules`` is accepted for ``[worker] modules``. Logs and metrics travel over the worker's
+connection, so ``[logs]``/``[metrics]`` take no ``type``, ``url`` or ``token``.
 """
 
 from __future__ import annotations
@@ -25,7 +47,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +72,43 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True)
+class BatchingConfig:
+    """How an executor batches log entries or metric points (``[logs]``, ``[metrics]``)."""
+
+    batch_size: int = 100
+    flush_interval: float = 0.2
+
+
+# Log lines wait less than the reference's 0.5 s: they travel over the worker's connection, not
+# to a store of their own, and output printed just before a process is killed (a timeout, a
+# crash) should reach the server.
+_BATCHING_DEFAULTS = {"logs": BatchingConfig(100, 0.05), "metrics": BatchingConfig(100, 0.2)}
+
+
+@dataclass(frozen=True)
+class BlobStoreConfig:
+    """One ``[[blobs.stores]]`` entry: ``http`` (``url``, ``token``) or ``s3``."""
+
+    type: str = "http"
+    url: str | None = None
+    """An http store's base URL; ``None`` is the server's own store."""
+    token: str | None = None
+    bucket: str | None = None
+    prefix: str = ""
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class BlobsConfig:
+    threshold: int = 200
+    """Encoded values larger than this many bytes go to the blob store (0: every value)."""
+    stores: tuple[BlobStoreConfig, ...] = ()
+    """Empty: the server's own store."""
+    cache: str | None = None
+    """Where fetched blobs are kept; ``None``: ``$XDG_CACHE_HOME/coflux/blobs``."""
+
+
+@dataclass(frozen=True)
 class Config:
     host: str = DEFAULT_HOST
     project: str = DEFAULT_PROJECT
@@ -58,6 +117,9 @@ class Config:
     secure: bool = False
     output: str = "text"
     worker: WorkerConfig = field(default_factory=WorkerConfig)
+    logs: BatchingConfig = _BATCHING_DEFAULTS["logs"]
+    metrics: BatchingConfig = _BATCHING_DEFAULTS["metrics"]
+    blobs: BlobsConfig = field(default_factory=BlobsConfig)
 
     @property
     def server_url(self) -> str:
@@ -145,6 +207,24 @@ def _int_setting(value: Any, where: str) -> int:
     return value
 
 
+def _seconds_setting(value: Any, where: str) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ConfigError(f"{where} must be a number of seconds, not {value!r}") from None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 3600:
+        raise ConfigError(f"{where} must be a number of seconds from 0 to 3600")
+    return float(value)
+
+
+def _positive_int_setting(value: Any, where: str) -> int:
+    value = _int_setting(value, where)
+    if value < 1:
+        raise ConfigError(f"{where} must be at least 1")
+    return value
+
+
 def _str_setting(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where} must be a non-empty string")
@@ -166,6 +246,75 @@ _WORKER = {
     "provides": _tags_setting,
     "accepts": _tags_setting,
 }
+_BATCHING = {"batch_size": _positive_int_setting, "flush_interval": _seconds_setting}
+
+
+_STORE_KEYS = {
+    "http": {"type", "url", "token", "host", "protocol"},
+    "s3": {"type", "bucket", "prefix", "region"},
+}
+
+
+def _store_setting(value: Any, where: str) -> BlobStoreConfig:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    kind = value.get("type", "http")
+    if kind not in _STORE_KEYS:
+        raise ConfigError(f"{where}.type must be http or s3, not {kind!r}")
+    unknown = sorted(set(value) - _STORE_KEYS[kind])
+    if unknown:
+        raise ConfigError(f"unknown setting {where}.{unknown[0]} of a {kind} store")
+    strings = {
+        key: _str_setting(item, f"{where}.{key}")
+        for key, item in value.items()
+        if key not in ("type", "prefix")
+    }
+    if kind == "s3":
+        if "bucket" not in strings:
+            raise ConfigError(f"{where}: an s3 store needs a bucket")
+        prefix = value.get("prefix", "")
+        if not isinstance(prefix, str):
+            raise ConfigError(f"{where}.prefix must be a string")
+        return BlobStoreConfig(
+            type="s3", bucket=strings["bucket"], prefix=prefix, region=strings.get("region")
+        )
+    url = strings.get("url")
+    if url is None and "host" in strings:
+        # The older form of an http store: ``host`` and ``protocol``.
+        url = f"{strings.get('protocol', 'http')}://{strings['host']}"
+    if url is not None and "://" not in url:
+        url = f"{'http' if is_local_host(url) else 'https'}://{url}"
+    return BlobStoreConfig(url=url.rstrip("/") if url else None, token=strings.get("token"))
+
+
+def _blobs_table(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("[blobs] must be a table")
+    checked: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "threshold":
+            checked[key] = _int_setting(item, "blobs.threshold")
+        elif key == "cache":
+            checked[key] = _str_setting(item, "blobs.cache")
+        elif key == "stores":
+            if not isinstance(item, list):
+                raise ConfigError("blobs.stores must be a list of tables ([[blobs.stores]])")
+            checked[key] = tuple(
+                _store_setting(store, f"blobs.stores[{index}]") for index, store in enumerate(item)
+            )
+        else:
+            raise ConfigError(f"unknown setting blobs.{key}")
+    return checked
+
+
+def _blobs(from_file: Mapping[str, Any], environ: Mapping[str, str]) -> BlobsConfig:
+    """``[blobs]``: ``COFLUX_BLOBS_THRESHOLD``/``COFLUX_BLOBS_CACHE`` > the file > defaults."""
+    values = dict(from_file)
+    for key, check in (("threshold", _int_setting), ("cache", _str_setting)):
+        env_name = f"COFLUX_BLOBS_{key.upper()}"
+        if environ.get(env_name):
+            values[key] = check(environ[env_name], env_name)
+    return BlobsConfig(**values)
 
 
 def _config_path(flag: str | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
@@ -195,6 +344,13 @@ def read_config_file(path: Path) -> dict[str, Any]:
                 if check is None:
                     raise ConfigError(f"{path}: unknown setting worker.{worker_key}")
                 settings["worker"][worker_key] = check(worker_value, f"worker.{worker_key}")
+        elif key == "blobs":
+            try:
+                settings["blobs"] = _blobs_table(value)
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+        elif key in _BATCHING_DEFAULTS:
+            settings[key] = _batching_table(value, f"{path}: [{key}]", key)
         elif key in _TOP_LEVEL:
             checked = _TOP_LEVEL[key](value, key)
             if key == "modules":
@@ -204,6 +360,55 @@ def read_config_file(path: Path) -> dict[str, Any]:
         else:
             raise ConfigError(f"{path}: unknown setting {key}")
     return settings
+
+
+def _batching_table(value: Any, where: str, section: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    checked = {}
+    for key, item in value.items():
+        if key in ("type", "url", "token"):
+            raise ConfigError(
+                f"{where}: {section} travel over the worker's connection to the server; "
+                f"there is no {key} to set (only batch_size and flush_interval)"
+            )
+        if key not in _BATCHING:
+            raise ConfigError(f"{where}: unknown setting {section}.{key}")
+        checked[key] = _BATCHING[key](item, f"{section}.{key}")
+    return checked
+
+
+def _batching(
+    section: str, from_file: Mapping[str, Any], environ: Mapping[str, str]
+) -> BatchingConfig:
+    """``[logs]`` or ``[metrics]``: ``COFLUX_<SECTION>_<KEY>`` > the file > the defaults."""
+    values = asdict(_BATCHING_DEFAULTS[section])
+    for key, check in _BATCHING.items():
+        env_name = f"COFLUX_{section.upper()}_{key.upper()}"
+        if environ.get(env_name):
+            values[key] = check(environ[env_name], env_name)
+        elif key in from_file:
+            values[key] = from_file[key]
+    return BatchingConfig(**values)
+
+
+def batching_setting(section: str, environ: Mapping[str, str] | None = None) -> BatchingConfig:
+    """``[logs]``/``[metrics]`` as an executor process sees them: the worker exports them to
+    the environment (``batching_environment``); invalid values, reported by the worker
+    already, fall back to the defaults."""
+    try:
+        return _batching(section, {}, os.environ if environ is None else environ)
+    except ConfigError:
+        return _BATCHING_DEFAULTS[section]
+
+
+def batching_environment(config: Config) -> dict[str, str]:
+    """``[logs]``/``[metrics]`` as environment variables, for the worker's executor processes."""
+    return {
+        f"COFLUX_{section.upper()}_{key.upper()}": str(value)
+        for section, batching in (("logs", config.logs), ("metrics", config.metrics))
+        for key, value in asdict(batching).items()
+    }
 
 
 def load_config(
@@ -278,4 +483,7 @@ def load_config(
         secure=(not is_local_host(host)) if secure is None else secure,
         output=output,
         worker=worker,
+        logs=_batching("logs", from_file.get("logs", {}), environ),
+        metrics=_batching("metrics", from_file.get("metrics", {}), environ),
+        blobs=_blobs(from_file.get("blobs", {}), environ),
     )

@@ -145,7 +145,8 @@ def run(
         activate(None)
         reader.context = None
         os.chdir(previous)
-    logs.close()
+    # Logs and metric points still waiting go before the result.
+    context.close()
     return result
 
 

@@ -22,7 +22,7 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar
 from . import options as opts
 from .context import current
 from .execution import Execution
-from .serialization import serialize, to_json
+from .serialization import is_plain, to_json
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -75,11 +75,7 @@ def _parameters(fn: Callable[..., Any]) -> list[dict[str, Any]]:
 
 def _default(parameter: inspect.Parameter) -> str | None:
     """The default as a JSON string, or ``None`` if there is none or it has no encoding."""
-    if parameter.default is inspect.Parameter.empty:
-        return None
-    try:
-        serialize(parameter.default)
-    except TypeError:
+    if parameter.default is inspect.Parameter.empty or not is_plain(parameter.default):
         return None
     return json.dumps(to_json(parameter.default))
 

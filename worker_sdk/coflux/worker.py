@@ -38,6 +38,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from . import protocol
+from .config import Config
 from .discovery import DiscoveryError, declarations
 from .pool import ExecutorPool, ExecutorProcess
 from .sending import Sender
@@ -51,7 +52,7 @@ WELCOME_TIMEOUT = 30.0
 ACK_GRACE = 5.0
 """How long a stopping worker waits for the server to acknowledge its last results."""
 MAX_WARM = 4
-LINGER = {"started": 0.002, "log": 0.05, "heartbeat": 0.05, "wait": 0.05}
+LINGER = {"started": 0.002, "log": 0.05, "metric": 0.05, "heartbeat": 0.05, "wait": 0.05}
 """How long a message nobody waits for may wait to share a write with others (see ``_send``).
 
 ``started`` marks the execution as running on the server, so it lingers only briefly; a wait
@@ -78,7 +79,9 @@ def _queued_offline(message: dict[str, Any]) -> bool:
     worker's state after ``hello``; a heartbeat would be stale by then.
     """
     kind = message["type"]
-    return kind in ("started", "log", "cancel") or (kind == "wait" and not message["reply"])
+    return kind in ("started", "log", "metric", "cancel") or (
+        kind == "wait" and not message["reply"]
+    )
 
 
 class WorkerError(Exception):
@@ -114,6 +117,7 @@ def run_worker(
     secure: bool = False,
     token: str | None = None,
     fresh_executors: bool = False,
+    settings: Config | None = None,
 ) -> None:
     """Run a worker until it is stopped by a signal; raise ``WorkerError`` on a fatal error.
 
@@ -122,7 +126,8 @@ def run_worker(
     ``provides`` meets may come here, and only those that require one of the ``accepts`` values
     of each of its keys. ``concurrency`` 0 means unlimited; ``drain_timeout`` 0 waits for
     running executions without limit. ``fresh_executors`` runs each execution in a newly forked
-    process instead of reusing executor processes.
+    process instead of reusing executor processes. ``settings`` (by default those the other
+    arguments give) tell executions where blobs and assets go (``[blobs]``).
     """
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -137,6 +142,8 @@ def run_worker(
         drain_timeout=drain_timeout,
         token=token,
         fresh_executors=fresh_executors,
+        settings=settings
+        or Config(host=host, project=project, workspace=workspace, token=token, secure=secure),
     )
     asyncio.run(worker.run())
 
@@ -170,8 +177,10 @@ class Worker:
         token: str | None,
         fresh_executors: bool = False,
         accepts: dict[str, list[str]] | None = None,
+        settings: Config | None = None,
     ) -> None:
         self._url = url
+        self._settings = settings
         self._workspace = workspace
         self._modules = modules
         self._concurrency = concurrency
@@ -207,7 +216,8 @@ class Worker:
         self._changed = asyncio.Event()
         self._done = asyncio.Event()
         zygote = await loop.run_in_executor(
-            None, lambda: Zygote(self._modules, reuse=not self._fresh_executors)
+            None,
+            lambda: Zygote(self._modules, reuse=not self._fresh_executors, settings=self._settings),
         )
         self._pool = ExecutorPool(
             zygote,
@@ -413,7 +423,7 @@ class Worker:
         if self._connected is None:
             if not _queued_offline(message):
                 return
-            if message["type"] == "log" and len(self._outbox) >= MAX_QUEUED_LOGS:
+            if message["type"] in ("log", "metric") and len(self._outbox) >= MAX_QUEUED_LOGS:
                 return
         self._outbox.append(message)
         linger = _linger(message)
@@ -505,6 +515,10 @@ class Worker:
                 self._pool_send(execution.process, message)
             return
         log.warning("server reported %s: %s", message["error"], message["message"])
+        if message["error"] == "workspace_archived":
+            # Its sessions are over; reconnecting would only make the workspace anew.
+            self._stop(WorkerError(f"{message['error']}: {message['message']}"))
+            return
         # A result the server refuses will not be accepted by re-sending it either.
         if message.get("execution") in self._results:
             del self._results[message["execution"]]
@@ -583,7 +597,7 @@ class Worker:
             self._send(outgoing)
         elif kind == "wait":
             self._wait(execution, {**message, "execution": execution_id})
-        elif kind in ("cancel", "log"):
+        elif kind in ("cancel", "log", "metric"):
             self._send({**message, "execution": execution_id})
         elif kind == "result":
             self._finish(execution_id, message["result"])

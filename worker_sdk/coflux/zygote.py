@@ -25,9 +25,12 @@ import struct
 import threading
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .discovery import DiscoveryError, Manifest, discover
+
+if TYPE_CHECKING:
+    from .config import Config
 
 _PID = struct.Struct("!q")
 
@@ -35,13 +38,18 @@ _PID = struct.Struct("!q")
 class Zygote:
     """The worker's handle on its zygote process."""
 
-    def __init__(self, modules: list[str], *, reuse: bool = True) -> None:
-        """``reuse`` False makes each executor run a single execution and exit."""
+    def __init__(
+        self, modules: list[str], *, reuse: bool = True, settings: Config | None = None
+    ) -> None:
+        """``reuse`` False makes each executor run a single execution and exit; ``settings``
+        are the worker's, which executions use for blobs and assets (``coflux.blobs``)."""
         context = multiprocessing.get_context("spawn")
         self._socket, theirs = socket.socketpair()
         receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_serve, args=(theirs, sender, modules, reuse), name="coflux-zygote"
+            target=_serve,
+            args=(theirs, sender, modules, reuse, settings),
+            name="coflux-zygote",
         )
         self._process.start()
         theirs.close()
@@ -109,7 +117,13 @@ def _reap(*_: Any) -> None:
             pass
 
 
-def _serve(control: socket.socket, results: Connection, modules: list[str], reuse: bool) -> None:
+def _serve(
+    control: socket.socket,
+    results: Connection,
+    modules: list[str],
+    reuse: bool,
+    settings: Config | None = None,
+) -> None:
     """The zygote's main loop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -121,6 +135,9 @@ def _serve(control: socket.socket, results: Connection, modules: list[str], reus
     finally:
         results.close()
     importlib.import_module("coflux.executor")
+    from . import blobs
+
+    blobs.configure(settings)
     # Objects that exist now are shared with every child; keep the collector from touching
     # (and so copying) their memory pages.
     gc.collect()

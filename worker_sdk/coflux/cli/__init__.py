@@ -10,6 +10,9 @@ from __future__ import annotations
 import click
 
 from ..version import __version__
+from .assets import assets
+from .blobs import blobs
+from .logs import logs
 from .manifests import manifests
 from .options import CofluxGroup, global_options
 from .runs import runs, submit
@@ -29,6 +32,9 @@ cli.add_command(submit)
 cli.add_command(runs)
 cli.add_command(manifests)
 cli.add_command(workspaces)
+cli.add_command(logs)
+cli.add_command(assets)
+cli.add_command(blobs)
 
 
 def main() -> None:

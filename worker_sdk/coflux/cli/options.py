@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .. import blobs
 from ..client import ApiError, Client, ClientError
 from ..config import CONFIG_FILE, Config, ConfigError, load_config, read_config_file
 
@@ -33,6 +34,19 @@ def _option(*declarations: str, **attributes: Any) -> Callable[[F], F]:
 
 def global_options(command: F) -> F:
     """The options accepted before a command and right after its name."""
+    for option in reversed(_global_options()):
+        command = option(command)
+    return command
+
+
+def connection_options(command: F) -> F:
+    """The global options but ``-o/--output``, for a command whose ``-o`` names a file."""
+    for option in reversed(_global_options(output=False)):
+        command = option(command)
+    return command
+
+
+def _global_options(*, output: bool = True) -> list[Callable[[F], F]]:
     options = [
         _option("--host", help="Server host and port [default: localhost:7777]."),
         _option("--project", help="Project [default: default]."),
@@ -51,9 +65,7 @@ def global_options(command: F) -> F:
             help="Configuration file [default: ./coflux.toml].",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return options if output else [options[0], options[1], options[2], options[3], options[5]]
 
 
 def get_config(ctx: click.Context) -> Config:
@@ -65,6 +77,8 @@ def get_config(ctx: click.Context) -> Config:
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
         ctx.meta[_CONFIG] = config
+        # Values shown by commands may be blobs or hold assets: read them from these settings.
+        blobs.configure(config)
     return config
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..client import ClientError
-from ..config import Config, ConfigError, parse_tags
+from ..config import Config, ConfigError, batching_environment, parse_tags
 from .manifests import register_workflows
 from .options import get_config, global_options
 
@@ -99,7 +99,7 @@ def serve(options: WorkerOptions, config: Config, register: bool) -> None:
         except ClientError as exc:
             raise click.ClickException(f"cannot register the workflows: {exc}") from None
     try:
-        run_worker(**asdict(options))
+        run_worker(**asdict(options), settings=config)
     except WorkerError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -164,6 +164,8 @@ def worker(
 ) -> None:
     """Run a worker hosting the targets of MODULES (default: [worker] modules of coflux.toml)."""
     config = get_config(ctx)
+    # Executor processes inherit the environment: how they batch logs and metric points.
+    os.environ.update(batching_environment(config))
     chosen = list(modules) or list(config.worker.modules)
     if not chosen:
         raise click.UsageError("name the modules, or list them in coflux.toml ([worker] modules)")

@@ -1,0 +1,113 @@
+"""The server's blob store: files under ``<COFLUX_DATA_DIR>/blobs``, named by their SHA-256.
+
+A blob with key ``k`` lives at ``blobs/<k[0:2]>/<k[2:4]>/<k[4:]>``. A key is exactly 64
+lowercase hex digits, checked before any path is built from it, so no request can name a file
+outside that directory. A blob is written to a temporary file in its final directory while
+its content is hashed, then renamed into place if the hash is its key: readers never see a
+partial blob, and a body that does not match its key leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+
+from coflux_server.api_errors import ApiError
+
+KEY = re.compile(r"[0-9a-f]{64}")
+CHUNK = 1024 * 1024
+
+
+class InvalidKey(ApiError):
+    code = "invalid_key"
+
+
+class HashMismatch(ApiError):
+    code = "hash_mismatch"
+
+
+def is_key(key: str) -> bool:
+    return KEY.fullmatch(key) is not None
+
+
+def blobs_dir() -> Path:
+    return Path(settings.DATA_DIR) / "blobs"
+
+
+def blob_path(key: str) -> Path | None:
+    """Where the blob ``key`` lives, or ``None`` if ``key`` is not a key."""
+    if not is_key(key):
+        return None
+    return blobs_dir() / key[:2] / key[2:4] / key[4:]
+
+
+def store_blob(key: str, read: Callable[[int], bytes]) -> bool:
+    """Store the content ``read`` returns in chunks (until ``b""``) as the blob ``key``.
+
+    Returns whether the blob is new. Raises ``InvalidKey`` or ``HashMismatch`` (and then
+    leaves no file behind).
+    """
+    final = blob_path(key)
+    if final is None:
+        raise InvalidKey("A blob key is 64 lowercase hexadecimal digits (its SHA-256).")
+    digest = hashlib.sha256()
+    if final.is_file():
+        # Already here: the body is still checked, so that a wrong one is always refused.
+        while chunk := read(CHUNK):
+            digest.update(chunk)
+        _check(digest, key)
+        return False
+    created = _make_directories(final.parent)
+    descriptor, temporary = _temporary_file(final.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            while chunk := read(CHUNK):
+                digest.update(chunk)
+                file.write(chunk)
+            file.flush()
+            os.fsync(file.fileno())
+        _check(digest, key)
+        os.replace(temporary, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        for directory in reversed(created):
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # only if still empty: another blob may have arrived
+        raise
+    return True
+
+
+def _check(digest: hashlib._Hash, key: str) -> None:
+    if digest.hexdigest() != key:
+        raise HashMismatch(
+            "The body's SHA-256 is not the key.", details={"sha256": digest.hexdigest()}
+        )
+
+
+def _make_directories(directory: Path) -> list[Path]:
+    """Create ``directory`` and its missing parents up to the blob directory; those created."""
+    missing = []
+    for candidate in (directory, directory.parent):
+        if not candidate.is_dir():
+            missing.append(candidate)
+    for candidate in reversed(missing):
+        candidate.mkdir(parents=True, exist_ok=True)
+    return list(reversed(missing))
+
+
+def _temporary_file(directory: Path) -> tuple[int, str]:
+    # Another request may remove the directory if it ends up empty: make it again then.
+    for _ in range(3):
+        try:
+            return tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        except FileNotFoundError:
+            directory.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=directory, prefix=".tmp-")
