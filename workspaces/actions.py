@@ -79,7 +79,7 @@ def _check_name_free(project: Project, name: str, renaming: Workspace | None = N
         )
 
 
-def _check_no_cycle(workspace: Workspace, base: Workspace) -> None:
+def check_no_cycle(workspace: Workspace, base: Workspace) -> None:
     """Raise ``WorkspaceCycle`` if basing ``workspace`` on ``base`` would close a loop."""
     chain = [base]
     node = base
@@ -160,7 +160,7 @@ def update_workspace(
             workspace.base = None
         elif base_name is not UNCHANGED:
             base = workspace_for_read(project, base_name, "base workspace")
-            _check_no_cycle(workspace, base)
+            check_no_cycle(workspace, base)
             workspace.base = base
         workspace.save(update_fields=["name", "base"])
         transaction.on_commit(partial(_wake, project.pk))

@@ -1,23 +1,74 @@
 from __future__ import annotations
 
+from functools import partial
+
+from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from coflux_server.api_errors import ApiError
-from workspaces.actions import archive_workspace
+from runs.orchestration.wake import wake_orchestrator
+from workspaces.actions import archive_workspace, check_no_cycle, set_workspace_state
 from workspaces.models import Module, Target, Workspace
+from workspaces.names import check_workspace_name
+
+
+class WorkspaceForm(forms.ModelForm):
+    """Checks what the API checks: a valid name, and a base that makes no cycle."""
+
+    class Meta:
+        model = Workspace
+        fields = ["project", "name", "base"]
+
+    def clean_name(self) -> str:
+        try:
+            return check_workspace_name(self.cleaned_data["name"]).lower()
+        except ApiError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        base = cleaned.get("base")
+        if base is not None:
+            if base.state == Workspace.State.ARCHIVED:
+                self.add_error("base", "An archived workspace cannot be a base.")
+            elif self.instance.pk is not None:
+                try:
+                    check_no_cycle(self.instance, base)
+                except ApiError as exc:
+                    self.add_error("base", exc.message)
+        return cleaned
 
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
+    """State changes go through the actions, which tell the project's orchestrator."""
+
+    form = WorkspaceForm
     list_display = ["name", "project", "base", "state", "created_at"]
     list_filter = ["state", "project"]
     list_select_related = ["project", "base"]
     search_fields = ["name"]
     raw_id_fields = ["base"]
-    readonly_fields = ["created_at"]
-    actions = ["archive"]
+    readonly_fields = ["state", "created_at"]
+    actions = ["pause", "resume", "archive"]
+
+    def save_model(self, request: HttpRequest, obj: Workspace, form: forms.Form, change: bool):
+        super().save_model(request, obj, form, change)
+        # A renamed or re-based workspace: the orchestrator reloads workspaces on a wake.
+        transaction.on_commit(partial(wake_orchestrator, obj.project_id))
+
+    @admin.action(description="Pause selected workspaces")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
+        for workspace in queryset.filter(state=Workspace.State.ACTIVE):
+            set_workspace_state(workspace, Workspace.State.PAUSED)
+
+    @admin.action(description="Resume selected workspaces")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
+        for workspace in queryset.filter(state=Workspace.State.PAUSED):
+            set_workspace_state(workspace, Workspace.State.ACTIVE)
 
     @admin.action(description="Archive selected workspaces")
     def archive(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:

@@ -72,3 +72,25 @@ def test_object_pages_render_with_their_inlines(admin_client, run_data, name, pk
 
 def test_orchestrator_rows_cannot_be_added_by_hand(admin_client, run_data):
     assert admin_client.get(reverse("admin:runs_execution_add")).status_code == 403
+
+
+def test_the_workspace_form_refuses_a_base_that_makes_a_cycle(admin_client, workspace):
+    from workspaces.models import Workspace
+
+    child = Workspace.objects.create(project=workspace.project, name="child", base=workspace)
+    url = reverse("admin:workspaces_workspace_change", args=[workspace.pk])
+    response = admin_client.post(
+        url, {"project": workspace.project.pk, "name": workspace.name, "base": child.pk}
+    )
+    assert response.status_code == 200
+    assert "cycle" in response.content.decode()
+    workspace.refresh_from_db()
+    assert workspace.base is None
+
+
+def test_workspaces_are_paused_and_resumed_through_admin_actions(admin_client, workspace):
+    url = reverse("admin:workspaces_workspace_changelist")
+    for action, state in (("pause", "paused"), ("resume", "active")):
+        admin_client.post(url, {"action": action, "_selected_action": [workspace.pk]})
+        workspace.refresh_from_db()
+        assert workspace.state == state
