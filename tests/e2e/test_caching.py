@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from tests.e2e.flows.marks import count, mark
+from tests.e2e.support import value_of
 from tests.processes import ROOT, Worker, cli, cli_env, cli_json, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -39,11 +40,6 @@ def create_workspace(server, name: str, base: str | None = None) -> str:
     response = server.api("POST", "/workspaces", json=body)
     assert response.status_code == 201, response.text
     return name
-
-
-def value_of(result):
-    assert result["status"] == "succeeded", result
-    return result["result"]["value"]["data"]
 
 
 def run(server, target, *arguments, workspace="default"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.flows.marks import wait_for_mark
+from tests.e2e.support import value_of
 from tests.processes import Worker, cli
 
 pytestmark = pytest.mark.e2e
@@ -17,11 +18,6 @@ def worker(server):
     worker = Worker(server, DURABLE, concurrency=16)
     yield worker
     worker.kill()
-
-
-def value_of(result):
-    assert result["status"] == "succeeded", result
-    return result["result"]["value"]["data"]
 
 
 def states(run):

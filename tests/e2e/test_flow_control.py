@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from tests.e2e.flows.marks import count
+from tests.e2e.support import executions, states, value_of
 from tests.processes import Worker, cli_json
 
 pytestmark = pytest.mark.e2e
@@ -23,22 +24,9 @@ def worker(server):
     worker.kill()
 
 
-def value_of(result):
-    assert result["status"] == "succeeded", result
-    return result["result"]["value"]["data"]
-
-
 def run_value(server, target, *arguments):
     run_id = server.submit(WAITING, target, *arguments)
     return run_id, value_of(server.result(run_id, wait=20))
-
-
-def executions(run, target):
-    return [e for step in run["steps"] if step["target"] == target for e in step["executions"]]
-
-
-def states(run, target):
-    return [execution["state"] for execution in executions(run, target)]
 
 
 def seconds_between(start, end):

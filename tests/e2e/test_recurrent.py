@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.support import executions, states, value_of
 from tests.processes import Worker
 
 pytestmark = pytest.mark.e2e
@@ -17,20 +18,6 @@ def worker(server):
     worker = Worker(server, DURABLE, concurrency=16)
     yield worker
     worker.kill()
-
-
-def value_of(result):
-    assert result["status"] == "succeeded", result
-    return result["result"]["value"]["data"]
-
-
-def executions(run, target):
-    [step] = [step for step in run["steps"] if step["target"] == target]
-    return step["executions"]
-
-
-def states(run, target):
-    return [execution["state"] for execution in executions(run, target)]
 
 
 def test_a_recurrent_task_runs_again_until_it_returns_a_value(server, worker, tmp_path):

@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from tests.e2e.flows.marks import count, wait_for_mark
+from tests.e2e.support import attempts, value_of
 from tests.processes import Worker, cli_json
 
 pytestmark = pytest.mark.e2e
@@ -21,16 +22,6 @@ def worker(server):
     worker = Worker(server, DURABLE, concurrency=16)
     yield worker
     worker.kill()
-
-
-def value_of(result):
-    assert result["status"] == "succeeded", result
-    return result["result"]["value"]["data"]
-
-
-def attempts(run, target):
-    [step] = [step for step in run["steps"] if step["target"] == target]
-    return [(e["attempt"], e["state"]) for e in step["executions"]]
 
 
 def test_a_task_failing_twice_succeeds_on_its_third_attempt(server, worker, tmp_path):

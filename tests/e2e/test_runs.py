@@ -6,16 +6,12 @@ from datetime import datetime
 
 import pytest
 
+from tests.e2e.support import value_of
 from tests.processes import cli, cli_json
 
 pytestmark = pytest.mark.e2e
 
 APP = "tests.e2e.flows.app"
-
-
-def value_of(result):
-    assert result["status"] == "succeeded", result
-    return result["result"]["value"]["data"]
 
 
 def test_it_runs_the_hello_workflow_from_the_cli(server, worker):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.e2e.support import executions, states, value_of
 from tests.processes import Worker, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -18,20 +19,6 @@ def worker(server):
     worker = Worker(server, DURABLE, concurrency=16)
     yield worker
     worker.kill()
-
-
-def value_of(result):
-    assert result["status"] == "succeeded", result
-    return result["result"]["value"]["data"]
-
-
-def executions(run, target):
-    [step] = [step for step in run["steps"] if step["target"] == target]
-    return step["executions"]
-
-
-def states(run, target):
-    return [execution["state"] for execution in executions(run, target)]
 
 
 def seconds(execution, since="started_at", until="completed_at"):

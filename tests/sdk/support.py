@@ -111,6 +111,14 @@ def resolved(value: Any, execution: str = "R1:1:1", target: str = "R1:2:1") -> d
     }
 
 
+def started_zygote(module: str) -> Iterator[Zygote]:
+    """A zygote holding ``module``, closed afterwards; for module-scoped fixtures."""
+    zygote = Zygote([module])
+    zygote.manifest()
+    yield zygote
+    zygote.close()
+
+
 def executors(zygote: Zygote, module: str) -> Iterator[Callable[[], Executor]]:
     """Body of a fixture giving a function that starts a ready executor process (this test
     then plays the worker's part); the processes are killed afterwards."""

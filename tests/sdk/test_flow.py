@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from coflux.zygote import Zygote
-from tests.sdk.support import Executor, executors, importable_module, resolved
+from tests.sdk.support import Executor, executors, importable_module, resolved, started_zygote
 
 FLOWS = """
 import asyncio
@@ -127,10 +127,7 @@ def flows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def zygote(flows: str) -> Iterator[Zygote]:
-    zygote = Zygote([flows])
-    zygote.manifest()
-    yield zygote
-    zygote.close()
+    yield from started_zygote(flows)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from coflux import protocol
 from coflux.zygote import Zygote
-from tests.sdk.support import Executor, executors, importable_module
+from tests.sdk.support import Executor, executors, importable_module, started_zygote
 
 FLOWS = """
 import sys
@@ -50,10 +50,7 @@ def flows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def zygote(flows: str) -> Iterator[Zygote]:
-    zygote = Zygote([flows])
-    zygote.manifest()
-    yield zygote
-    zygote.close()
+    yield from started_zygote(flows)
 
 
 @pytest.fixture
