@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from coflux_server.api_errors import ApiError
+from runs.identifiers import new_run_id
 from runs.models import Execution, Run, Step
+from runs.orchestration.wake import wake_after_commit
 from runs.states import State
 from workspaces.models import Target, Workspace
 
-RUN_ID_ALPHABET = "bcdfghjkmnpqrstvwxz23456789"
-RUN_ID_LENGTH = 6
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 OVERRIDABLE_OPTIONS = frozenset({"delay_ms", "retries", "requires", "memo"})
 """Options of a workflow that a submission may replace for its run's root step."""
@@ -137,31 +135,22 @@ def submit_run(
             created_at=now,
             execute_after=now + timedelta(milliseconds=delay_ms) if delay_ms else None,
         )
-        transaction.on_commit(partial(_wake, workspace.project_id))
+        wake_after_commit(workspace.project_id)
     return execution
 
 
 def _create_run(workspace: Workspace, idempotency_key: str, now: datetime) -> Run:
-    length = RUN_ID_LENGTH
     while True:
-        run_id = "R" + "".join(secrets.choice(RUN_ID_ALPHABET) for _ in range(length))
-        if not Run.objects.filter(pk=run_id).exists():
-            try:
-                with transaction.atomic():
-                    return Run.objects.create(
-                        id=run_id,
-                        project_id=workspace.project_id,
-                        workspace=workspace,
-                        idempotency_key=idempotency_key,
-                        created_at=now,
-                    )
-            except IntegrityError:
-                pass
-        # The identifier is taken: longer ones collide less.
-        length += 1
-
-
-def _wake(project_id: int) -> None:
-    from runs.orchestration.wake import wake_orchestrator
-
-    wake_orchestrator(project_id)
+        run_id = new_run_id(lambda candidate: Run.objects.filter(pk=candidate).exists())
+        try:
+            with transaction.atomic():
+                return Run.objects.create(
+                    id=run_id,
+                    project_id=workspace.project_id,
+                    workspace=workspace,
+                    idempotency_key=idempotency_key,
+                    created_at=now,
+                )
+        except IntegrityError:
+            # Another submission took the identifier since it was checked: draw again.
+            continue

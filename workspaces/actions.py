@@ -12,7 +12,6 @@ workers' sessions.
 from __future__ import annotations
 
 import enum
-from functools import partial
 from typing import Final, TypedDict
 
 from django.db import IntegrityError, transaction
@@ -21,6 +20,7 @@ from coflux_server.api_errors import ApiError
 from projects.access import workspace_for_read
 from projects.models import Project
 from runs.orchestration.calls import call_orchestrator
+from runs.orchestration.wake import wake_after_commit
 from workspaces.models import Workspace
 from workspaces.names import check_workspace_name
 
@@ -125,7 +125,7 @@ def create_workspace(project: Project, name: str, base_name: str | None = None) 
             _check_name_free(project, name)
             raise
         # The orchestrator keeps the tree in memory (for re-runs, cache and memo lookups).
-        transaction.on_commit(partial(_wake, project.pk))
+        wake_after_commit(project.pk)
     return created
 
 
@@ -163,7 +163,7 @@ def update_workspace(
             check_no_cycle(workspace, base)
             workspace.base = base
         workspace.save(update_fields=["name", "base"])
-        transaction.on_commit(partial(_wake, project.pk))
+        wake_after_commit(project.pk)
     return workspace
 
 
@@ -182,7 +182,7 @@ def set_workspace_state(workspace: Workspace, state: Workspace.State) -> Workspa
             .update(state=state)
         )
         if changed:
-            transaction.on_commit(partial(_wake, workspace.project_id))
+            wake_after_commit(workspace.project_id)
     workspace.refresh_from_db()
     return workspace
 
@@ -232,9 +232,3 @@ def archive_workspace(workspace: Workspace) -> Archived:
         "cancelled": [str(execution) for execution in reply.get("cancelled", [])],
         "sessions": [str(session) for session in reply.get("sessions", [])],
     }
-
-
-def _wake(project_id: int) -> None:
-    from runs.orchestration.wake import wake_orchestrator
-
-    wake_orchestrator(project_id)

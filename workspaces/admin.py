@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from functools import partial
-
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from coflux_server.api_errors import ApiError
-from runs.orchestration.wake import wake_orchestrator
+from runs.orchestration.wake import wake_after_commit
 from workspaces.actions import archive_workspace, check_no_cycle, set_workspace_state
 from workspaces.models import Module, Target, Workspace
 from workspaces.names import check_workspace_name
@@ -58,7 +55,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Workspace, form: forms.Form, change: bool):
         super().save_model(request, obj, form, change)
         # A renamed or re-based workspace: the orchestrator reloads workspaces on a wake.
-        transaction.on_commit(partial(wake_orchestrator, obj.project_id))
+        wake_after_commit(obj.project_id)
 
     @admin.action(description="Pause selected workspaces")
     def pause(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:

@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from runs import submission
+from runs import identifiers, submission
 from runs.models import Execution, Run, Step
 from runs.orchestration.bus import orchestrator_channel
 from runs.values import from_plain_json
@@ -226,7 +226,7 @@ def test_it_rejects_a_malformed_submission(api, registered, body, named):
 def test_it_lengthens_run_ids_that_collide(registered, monkeypatch):
     picks = iter("b" * 6 + "b" * 6 + "c" * 7)
     randomness = SimpleNamespace(choice=lambda alphabet: next(picks))
-    monkeypatch.setattr(submission, "secrets", randomness)
+    monkeypatch.setattr(identifiers, "secrets", randomness)
     args = [from_plain_json("x")]
 
     first = submission.submit_run(registered, "app.flows", "greet", args)
