@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -190,15 +191,13 @@ class Dispatcher:
         )
         self.step_counts[run_id] = 1
         root = self._next_attempt(
-            ExecutionSpec(
-                **{
-                    **spec.__dict__,
-                    "step_id": f"{run_id}:1",
-                    "run_id": run_id,
-                    "parent_id": None,
-                    "defer_key": "",
-                    "cache_key": "",
-                }
+            replace(
+                spec,
+                step_id=f"{run_id}:1",
+                run_id=run_id,
+                parent_id=None,
+                defer_key="",
+                cache_key="",
             ),
             now,
             None,

@@ -11,6 +11,7 @@ told of its children's outcomes, asked or not. Cancelling reaches every unfinish
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,20 +126,18 @@ class Outcomes:
             failures_before=failures_before,
             wait_for=wait_for or [],
         )
-        successor = ExecutionSpec(
-            **{
-                **spec.__dict__,
-                "id": execution_id,
-                "attempt": attempt,
-                "workspace_id": workspace_id,
-                "created_at": now,
-                "execute_after": execute_after,
-                "failures_before": failures_before,
-                "blocked_on": set(),
-                "wait_any": False,
-                "session_id": None,
-                "assigned_at": None,
-            }
+        successor = replace(
+            spec,
+            id=execution_id,
+            attempt=attempt,
+            workspace_id=workspace_id,
+            created_at=now,
+            execute_after=execute_after,
+            failures_before=failures_before,
+            blocked_on=set(),
+            wait_any=False,
+            session_id=None,
+            assigned_at=None,
         )
         self._queue(successor)
         self._block_pending(successor, wait_for or [])
