@@ -26,6 +26,7 @@ import re
 import shutil
 import tempfile
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -77,21 +78,21 @@ def hash_file(path: Path) -> tuple[str, int]:
 # --- stores --------------------------------------------------------------------------------
 
 
-class BlobStore:
+class BlobStore(ABC):
     """Where blobs are kept. Stores trust their callers to pass keys that match the content."""
 
-    def has(self, key: str) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def has(self, key: str) -> bool: ...
 
-    def put(self, key: str, data: bytes) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def put(self, key: str, data: bytes) -> None: ...
 
     def put_file(self, key: str, path: Path) -> None:
         self.put(key, path.read_bytes())
 
+    @abstractmethod
     def get(self, key: str) -> bytes | None:
         """The content, or ``None`` if the store does not have it."""
-        raise NotImplementedError
 
     def get_into(self, key: str, file: IO[bytes]) -> bool:
         """Write the content to ``file``; ``False`` if the store does not have it."""
