@@ -67,6 +67,11 @@ def parent(x):
 
 
 @cf.workflow()
+def submits_then_reads(x):
+    return child.submit(x).result() + 1
+
+
+@cf.workflow()
 def reads(handle):
     return handle.result()
 
@@ -316,9 +321,9 @@ def test_a_wait_for_a_child_asks_for_no_reply_until_the_connection_is_lost(flows
     """The server pushes children's results to their parents; after a reconnect it is asked."""
 
     async def scenario(server: FakeServer) -> None:
-        await server.execute(flows, "R1:1:1", "parent", 41)
+        await server.execute(flows, "R1:1:1", "submits_then_reads", 41)
         submit = await server.next("submit", None)
-        assert submit["parent"] == "R1:1:1"
+        assert (submit["parent"], submit["wait"]) == ("R1:1:1", False)
         await server.send(
             {"type": "submitted", "ref": submit["ref"], "execution": "R1:2:1", "step": "R1:2"}
         )
@@ -335,6 +340,26 @@ def test_a_wait_for_a_child_asks_for_no_reply_until_the_connection_is_lost(flows
             {"type": "resolved", "execution": "R1:1:1", "target": "R1:2:1", "result": result}
         )
         assert await server.value("R1:1:1") == 42
+
+    run_worker(flows, scenario)
+
+
+def test_a_wait_for_a_child_called_directly_is_not_sent(flows):
+    """Its submit asked to wait, so the server recorded the dependency with the call."""
+
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "parent", 41)
+        submit = await server.next("submit", None)
+        assert submit["wait"] is True
+        await server.send(
+            {"type": "submitted", "ref": submit["ref"], "execution": "R1:2:1", "step": "R1:2"}
+        )
+        result = {"type": "value", "value": serialize(41)}
+        await server.send(
+            {"type": "resolved", "execution": "R1:1:1", "target": "R1:2:1", "result": result}
+        )
+        assert await server.value("R1:1:1") == 42
+        assert [m for m in server.received if m["type"] == "wait"] == []
 
     run_worker(flows, scenario)
 

@@ -13,7 +13,8 @@ logs, cancels) are queued and sent after those.
 Replies to waits. An executor that asks for a reply gets one for every target, ``resolved`` or
 ``pending`` (see ``coflux.context``). Children's results are pushed to their parent unasked, so
 a wait for children only is sent to the server asking no reply, and the worker answers
-``pending`` itself for those not resolved yet.
+``pending`` itself for those not resolved yet. A wait that asks no reply only records
+dependencies, so one on children submitted with ``wait`` (recorded with the submit) is not sent.
 
 Submit refs. An executor numbers its submits ``"1"``, ``"2"``, … which is unique only within
 its execution, yet ``submitted`` replies carry no parent. So on the wire each submit gets a ref
@@ -98,6 +99,8 @@ class _Execution:
     waiting: dict[str, list[int]] = field(default_factory=dict)
     children: set[str] = field(default_factory=set)
     """Executions it submitted: the server pushes their results to it when they end."""
+    awaited: set[str] = field(default_factory=set)
+    """Children submitted with ``wait``: the server recorded the dependency on them then."""
     resolved: set[str] = field(default_factory=set)
     """Executions whose results were passed on to it."""
     timer: asyncio.TimerHandle | None = None
@@ -481,9 +484,11 @@ class Worker:
         execution_id, ref = entry
         execution = self._executions.get(execution_id)
         if execution is not None and execution.process is not None:
-            execution.submits.pop(message["ref"], None)
+            submit = execution.submits.pop(message["ref"], None)
             if message["type"] == "submitted":
                 execution.children.add(message["execution"])
+                if submit is not None and submit.get("wait"):
+                    execution.awaited.add(message["execution"])
             self._pool_send(execution.process, {**message, "ref": ref})
 
     def _resolved(self, message: dict[str, Any]) -> None:
@@ -624,7 +629,8 @@ class Worker:
                 if pending and execution.process is not None:
                     reply = {"type": "pending", "execution": message["execution"]}
                     self._pool_send(execution.process, {**reply, "targets": pending})
-        self._send(message)
+        if message["reply"] or not execution.awaited.issuperset(targets):
+            self._send(message)
 
     def _executor_exited(self, process: ExecutorProcess) -> None:
         execution_id = process.execution
