@@ -100,13 +100,17 @@ class Runner:
             except TimeoutError:
                 return batch
         self._drain(batch)
-        if batch and all(_can_wait(envelope) for envelope in batch):
-            # Nobody waits on these: give them a moment to share a tick with what follows
-            # (typically an execution's ``started`` and its ``result``).
+        # While nobody waits on what came, give it a moment to share a tick with what follows
+        # (typically an execution's ``started`` and its ``result``).
+        lazy_until = time.monotonic() + LAZY_SECONDS
+        while batch and all(_can_wait(envelope) for envelope in batch):
+            remaining = lazy_until - time.monotonic()
+            if remaining <= 0:
+                break
             try:
-                batch.append(await asyncio.wait_for(self.queue.get(), LAZY_SECONDS))
+                batch.append(await asyncio.wait_for(self.queue.get(), remaining))
             except TimeoutError:
-                return batch
+                break
             self._drain(batch)
         return batch
 
