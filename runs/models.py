@@ -79,13 +79,20 @@ class Step(models.Model):
     """A call of a target within a run: ``<run>:<n>``, n counting from 1 (1 is the root)."""
 
     id = models.CharField(primary_key=True, max_length=48)
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    # Foreign keys covered by a composite index below get no index of their own: every
+    # index is written on the hot path.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps", db_index=False)
     number = models.PositiveIntegerField()
     module = models.CharField(max_length=255)
     target = models.CharField(max_length=255)
     target_type = models.CharField(max_length=16)
     parent = models.ForeignKey(
-        "Execution", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+        "Execution",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        db_index=False,
     )
     parent_ref = models.CharField(
         max_length=64,
@@ -153,7 +160,9 @@ class Execution(models.Model):
     """One attempt at a step: ``<run>:<step>:<attempt>``."""
 
     id = models.CharField(primary_key=True, max_length=64)
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="executions")
+    step = models.ForeignKey(
+        Step, on_delete=models.CASCADE, related_name="executions", db_index=False
+    )
     attempt = models.PositiveIntegerField(default=1)
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="executions"
@@ -267,7 +276,9 @@ class Result(models.Model):
 class Dependency(models.Model):
     """``execution`` waited for (or read) the result of ``dependency``."""
 
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="dependencies")
+    execution = models.ForeignKey(
+        Execution, on_delete=models.CASCADE, related_name="dependencies", db_index=False
+    )
     dependency = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="dependents")
     memo_hit = models.BooleanField(
         default=False, help_text="A memoised call of ``execution`` reused ``dependency``."
