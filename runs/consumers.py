@@ -62,25 +62,34 @@ class WorkerConsumer(AsyncWebsocketConsumer):
         if self.project_id is None:
             return
         try:
-            message = protocol.decode(text_data or bytes_data or "", protocol.WORKER_MESSAGES)
+            items = protocol.messages_of(text_data or bytes_data or "")
         except protocol.ProtocolError as exc:
-            logger.warning("invalid message from %s: %s", self.session_id or "a worker", exc)
-            await self._send_error("invalid_message", str(exc))
+            await self._refuse(exc)
             return
-        if message["type"] == "hello":
-            await self._hello(message)
-        elif self.session_id is None:
-            await self._send_error("not_ready", "send hello and wait for welcome first")
-        else:
-            await bus.to_orchestrator(
-                self.project_id,
-                {
-                    "kind": "message",
-                    "session": self.session_id,
-                    "channel": self.channel_name,
-                    "message": message,
-                },
-            )
+        for item in items:
+            try:
+                message = protocol.validate(item, protocol.WORKER_MESSAGES)
+            except protocol.ProtocolError as exc:
+                await self._refuse(exc)
+                continue
+            if message["type"] == "hello":
+                await self._hello(message)
+            elif self.session_id is None:
+                await self._send_error("not_ready", "send hello and wait for welcome first")
+            else:
+                await bus.to_orchestrator(
+                    self.project_id,
+                    {
+                        "kind": "message",
+                        "session": self.session_id,
+                        "channel": self.channel_name,
+                        "message": message,
+                    },
+                )
+
+    async def _refuse(self, exc: protocol.ProtocolError) -> None:
+        logger.warning("invalid message from %s: %s", self.session_id or "a worker", exc)
+        await self._send_error("invalid_message", str(exc))
 
     async def _hello(self, hello: dict[str, Any]) -> None:
         if hello["protocol"] != protocol.VERSION:
@@ -101,14 +110,25 @@ class WorkerConsumer(AsyncWebsocketConsumer):
         )
 
     async def deliver(self, messages: list[dict[str, Any]]) -> None:
+        """Send messages, together in as few frames as fit; a welcome goes in a frame of its
+        own, since the worker reads it before anything else."""
+        outgoing: list[dict[str, Any]] = []
         for message in messages:
             if message["type"] == "orchestrator.restarted":
                 if self.hello is not None:
                     await self._announce()
-                continue
-            if message["type"] == "welcome":
+            elif message["type"] == "welcome":
+                await self._send_frames(outgoing)
+                outgoing = []
                 self.session_id = message["session"]
-            await self.send(text_data=protocol.encode(message))
+                await self.send(text_data=protocol.encode(message))
+            else:
+                outgoing.append(message)
+        await self._send_frames(outgoing)
+
+    async def _send_frames(self, messages: list[dict[str, Any]]) -> None:
+        for frame, _ in protocol.encode_frames(messages):
+            await self.send(text_data=frame)
 
     async def worker_send(self, event: dict[str, Any]) -> None:
         """Messages from an orchestrator in another process, over the channel layer."""

@@ -30,8 +30,15 @@ def hello(**overrides):
     }
 
 
+_unread: dict[int, list] = {}
+
+
 def receive(ws):
-    return json.loads(ws.recv(timeout=10))
+    """The next message from the server; a frame may hold several."""
+    unread = _unread.setdefault(id(ws), [])
+    if not unread:
+        unread.extend(protocol.messages_of(ws.recv(timeout=10)))
+    return unread.pop(0)
 
 
 def test_it_answers_garbage_with_errors_and_keeps_the_connection(server):
@@ -48,6 +55,21 @@ def test_it_answers_garbage_with_errors_and_keeps_the_connection(server):
         ws.send(json.dumps(hello()))
         welcome = receive(ws)
         assert welcome["type"] == "welcome" and welcome["session"]
+
+
+def test_it_takes_several_messages_in_a_frame_and_answers_each_bad_one(server):
+    with worker_socket(server) as ws:
+        ws.send("[]")
+        assert receive(ws)["error"] == "invalid_message"
+        ws.send(json.dumps([{"type": "launch_missiles"}, hello(), {"type": "heartbeat"}]))
+        assert "launch_missiles" in receive(ws)["message"]
+        # The welcome comes from the orchestrator, after the consumer's own answers maybe.
+        replies = sorted((receive(ws), receive(ws)), key=lambda m: m["type"])
+        assert [m["type"] for m in replies] == ["error", "welcome"]
+        assert "heartbeat" in replies[0]["message"]
+        ws.send(json.dumps([{"type": "heartbeat", "executions": []}, {"type": "draining"}]))
+        ws.send(json.dumps({"type": "heartbeat", "executions": 3}))
+        assert receive(ws)["error"] == "invalid_message"
 
 
 def test_it_refuses_a_worker_declaring_garbage_targets(server):

@@ -122,9 +122,9 @@ class FakeServer:
         self._websocket = websocket
         self.connected.set()
         async for text in websocket:
-            message = json.loads(text)
-            self.received.append(message)
-            await self.inbox.put(message)
+            for message in protocol.messages_of(text):
+                self.received.append(message)
+                await self.inbox.put(message)
 
     async def send(self, message: dict[str, Any]) -> None:
         assert self._websocket is not None

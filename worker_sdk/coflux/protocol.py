@@ -1,8 +1,10 @@
 """The worker protocol: every message between a worker and the server.
 
-Messages are JSON objects sent as websocket text frames. Each has a ``type`` and the fields
-listed in its ``TypedDict`` below. The same shapes travel between the worker's connection
-process and its executor processes, so one module describes both hops.
+Messages are JSON objects sent in websocket text frames. Each has a ``type`` and the fields
+listed in its ``TypedDict`` below. A frame holds one message, or several as a JSON array,
+applied in order: messages that leave together travel in one frame (see ``encode_frames``).
+The same shapes travel between the worker's connection process and its executor processes, so
+one module describes both hops.
 
 Identifiers are strings: runs ``R…``, steps ``<run>:<n>``, executions ``<run>:<n>:<attempt>``.
 
@@ -62,12 +64,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal, NotRequired, TypedDict
 
-VERSION = 2
+VERSION = 3
 """Bumped on any incompatible change; ``hello`` carries it and the server refuses others."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""The largest frame either side accepts."""
 
 
 class ProtocolError(ValueError):
@@ -384,14 +388,27 @@ def _check_metric(message: dict[str, Any]) -> None:
 
 
 def decode(text: str | bytes, allowed: frozenset[str] | None = None) -> dict[str, Any]:
-    """Parse and validate one frame."""
+    """Parse and validate a frame holding exactly one message."""
+    return validate(_parse(text), allowed)
+
+
+def messages_of(text: str | bytes) -> list[Any]:
+    """The messages a frame holds, not yet validated (``validate`` each)."""
+    parsed = _parse(text)
+    if not isinstance(parsed, list):
+        return [parsed]
+    if not parsed:
+        raise ProtocolError("a frame holds a message or a non-empty array of them")
+    return parsed
+
+
+def _parse(text: str | bytes) -> Any:
     if len(text) > MAX_MESSAGE_BYTES:
         raise ProtocolError(f"message larger than {MAX_MESSAGE_BYTES} bytes")
     try:
-        message = json.loads(text)
+        return json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"invalid JSON: {exc}") from None
-    return validate(message, allowed)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
@@ -399,3 +416,26 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 def encode(message: dict[str, Any]) -> str:
     return _ENCODER.encode(message)
+
+
+def encode_frames(messages: Iterable[dict[str, Any]]) -> Iterator[tuple[str, int]]:
+    """Pack messages into as few frames as fit ``MAX_MESSAGE_BYTES``, in order.
+
+    Yields each frame with the number of messages it holds. A message too large for a frame
+    of its own still gets one (the receiver refuses it, and says so).
+    """
+    parts: list[str] = []
+    size = 0
+    for message in messages:
+        part = _ENCODER.encode(message)
+        if parts and size + len(part) + 1 > MAX_MESSAGE_BYTES:
+            yield _frame(parts), len(parts)
+            parts, size = [], 0
+        parts.append(part)
+        size += len(part) + 1
+    if parts:
+        yield _frame(parts), len(parts)
+
+
+def _frame(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"[{','.join(parts)}]"

@@ -1,11 +1,11 @@
 """Writing the worker's messages to the websocket in batches.
 
-``websockets`` waits for the socket's buffer to drain after each ``send``; sending a batch one
-frame at a time would wait once per frame and make one system call (and, on the server, one
-wake-up) per frame. So all frames of a batch but the last are written without waiting
-(``broadcast``, the library's way of writing without flow control), the last one with ``send``,
-which then waits for the socket if it must; and where TCP can be corked (Linux), the frames of
-a batch leave in as few packets as they fit in.
+What is waiting in the outbox leaves together, packed into as few frames as fit (a frame holds
+an array of messages; see ``protocol.encode_frames``): one write, and on the server one wake-up,
+for many messages. ``websockets`` waits for the socket's buffer to drain after each ``send``, so
+when a batch needs several frames all but the last are written without waiting
+(``broadcast``, the library's way of writing without flow control), the last one with
+``send``; and where TCP can be corked (Linux), those frames leave in as few packets as fit.
 """
 
 from __future__ import annotations
@@ -36,12 +36,15 @@ class Sender:
         """
         websocket = self._websocket
         while outbox:
-            with self._corked(len(outbox) > 1):
-                while len(outbox) > 1 and websocket.state is State.OPEN:
-                    _write_now(websocket, protocol.encode(outbox[0]))
-                    outbox.popleft()
-                await websocket.send(protocol.encode(outbox[0]))
-                outbox.popleft()
+            frames = list(protocol.encode_frames(list(outbox)))
+            last = len(frames) - 1
+            with self._corked(last > 0):
+                for index, (frame, count) in enumerate(frames):
+                    if index < last and websocket.state is State.OPEN:
+                        _write_now(websocket, frame)
+                    else:
+                        await websocket.send(frame)
+                    _drop(outbox, count)
 
     @contextlib.contextmanager
     def _corked(self, cork: bool) -> Iterator[None]:
@@ -58,6 +61,11 @@ class Sender:
         assert self._socket is not None
         with contextlib.suppress(OSError):
             self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, value)
+
+
+def _drop(outbox: collections.deque[dict[str, Any]], count: int) -> None:
+    for _ in range(count):
+        outbox.popleft()
 
 
 def _write_now(websocket: ClientConnection, text: str) -> None:

@@ -395,14 +395,20 @@ class Worker:
     async def _read(self, websocket: ClientConnection) -> None:
         async for text in websocket:
             try:
-                message = protocol.decode(text, protocol.SERVER_MESSAGES)
+                items = protocol.messages_of(text)
             except protocol.ProtocolError as exc:
-                log.warning("ignoring a malformed message from the server: %s", exc)
+                log.warning("ignoring a malformed frame from the server: %s", exc)
                 continue
-            try:
-                self._from_server(message)
-            except Exception:
-                log.exception("failed to handle %s message", message["type"])
+            for item in items:
+                try:
+                    message = protocol.validate(item, protocol.SERVER_MESSAGES)
+                except protocol.ProtocolError as exc:
+                    log.warning("ignoring a malformed message from the server: %s", exc)
+                    continue
+                try:
+                    self._from_server(message)
+                except Exception:
+                    log.exception("failed to handle %s message", message["type"])
 
     async def _write(self, websocket: ClientConnection) -> None:
         sender = Sender(websocket)
