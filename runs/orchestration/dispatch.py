@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runs.identifiers import new_run_id
 from runs.models import Execution, Run, Step
-from runs.orchestration import policies
+from runs.orchestration import policies, writes
 from runs.orchestration.state import ExecutionSpec, Outbox, RunInfo, SessionState, WorkspaceState
 from runs.states import State
 
@@ -133,8 +133,11 @@ class Dispatcher:
                 else:
                     new.state, new.session_id, new.assigned_at = State.ASSIGNED, session_id, now
             if stored:
-                Execution.objects.filter(id__in=stored, state=State.QUEUED).update(
-                    state=State.ASSIGNED, session_id=session_id, assigned_at=now
+                writes.update(
+                    Execution,
+                    stored,
+                    {"state": State.ASSIGNED, "session": session_id, "assigned_at": now},
+                    state=State.QUEUED,
                 )
 
     def _collapse_deferred(self: Orchestrator, now: datetime, outbox: Outbox) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 from django.db.models import Max
 
 from runs import keys
-from runs.models import Dependency, Execution, LogMessage, Step
-from runs.orchestration import policies, records
+from runs.models import Dependency, Execution, Step
+from runs.orchestration import policies, records, writes
 from runs.orchestration.records import log_row
 from runs.orchestration.state import (
     ExecutionSpec,
@@ -31,7 +31,7 @@ class Messages:
         self.starting = {i for i in ids if i in finishing}
         ids = [i for i in ids if i not in self.starting]
         if ids:
-            Execution.objects.filter(id__in=ids, started_at=None).update(started_at=now)
+            writes.update(Execution, ids, {"started_at": now}, started_at=None)
 
     def _logs(self, items, outbox: Outbox) -> None:
         rows = []
@@ -54,7 +54,7 @@ class Messages:
                     break
                 rows.append(row)
         if rows:
-            LogMessage.objects.bulk_create(rows)
+            writes.insert(rows)
 
     def _submits(self, items, now: datetime, outbox: Outbox) -> None:
         if not items:
@@ -107,10 +107,8 @@ class Messages:
             if existing is not None or reused is not None:
                 # Not a new child: its outcome may be known already, and is not pushed unasked.
                 self._watch(parent_id, execution_id, outbox)
-        if steps:
-            Step.objects.bulk_create(steps)
-        if dependencies:
-            Dependency.objects.bulk_create(dependencies, ignore_conflicts=True)
+        writes.insert(steps)
+        writes.insert(dependencies, ignore_conflicts=True)
 
     def _new_step(
         self,
@@ -322,8 +320,7 @@ class Messages:
                 outbox.append(
                     (channel, {"type": "pending", "execution": waiter, "targets": unresolved})
                 )
-        if dependencies:
-            Dependency.objects.bulk_create(dependencies, ignore_conflicts=True)
+        writes.insert(dependencies, ignore_conflicts=True)
 
     def _cancels(self, items, now: datetime, outbox: Outbox) -> None:
         targets = [t for session, _, m in items for t in m["targets"] if isinstance(t, str)]

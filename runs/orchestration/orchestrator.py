@@ -34,7 +34,7 @@ from projects.models import WorkerSession
 from runs import keys
 from runs.metrics import store_metric_messages
 from runs.models import Dependency, Execution, Result, Run, Step
-from runs.orchestration import lease, policies, records
+from runs.orchestration import lease, policies, records, writes
 from runs.orchestration.commands import Commands
 from runs.orchestration.dispatch import Dispatcher
 from runs.orchestration.messages import Messages
@@ -335,12 +335,10 @@ class Orchestrator(Sessions, Messages, Outcomes, Commands, Dispatcher):
 
     def _flush_writes(self) -> None:
         """Insert the tick's new executions, then the results (some forward to them)."""
-        if self.new_executions:
-            Execution.objects.bulk_create(self.new_executions.values())
-            self.new_executions = {}
-        if self.new_results:
-            Result.objects.bulk_create(self.new_results, ignore_conflicts=True)
-            self.new_results = []
+        writes.insert(self.new_executions.values())
+        writes.insert(self.new_results, ignore_conflicts=True)
+        self.new_executions = {}
+        self.new_results = []
 
     def next_deadline(self) -> datetime | None:
         """When the orchestrator must tick even if nothing arrives (expiries, due executions)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from runs import keys
 from runs.models import Execution, Result
-from runs.orchestration import bus, policies, records
+from runs.orchestration import bus, policies, records, writes
 from runs.orchestration.records import result_row
 from runs.orchestration.state import (
     MAX_FORWARDS,
@@ -71,8 +71,11 @@ class Outcomes:
                 timed_out.append(spec)
         for (state, starting), ids in by_state.items():
             started = {"started_at": now} if starting else {}
-            Execution.objects.filter(id__in=ids, state__in=list(UNFINISHED)).update(
-                state=state, completed_at=now, **started
+            writes.update(
+                Execution,
+                ids,
+                {"state": state, "completed_at": now, **started},
+                state=list(UNFINISHED),
             )
         if timed_out:
             self._cancel_descendants(timed_out, now, outbox)
