@@ -35,6 +35,7 @@ class Dispatcher:
     new_executions: dict[str, Execution]
     known_parents: set[str]
     defer_changed: bool
+    batch: writes.Batch
 
     def _queue(self, spec: ExecutionSpec) -> None:
         self.pending[spec.id] = spec
@@ -133,7 +134,7 @@ class Dispatcher:
                 else:
                     new.state, new.session_id, new.assigned_at = State.ASSIGNED, session_id, now
             if stored:
-                writes.update(
+                self.batch.update(
                     Execution,
                     stored,
                     {"state": State.ASSIGNED, "session": session_id, "assigned_at": now},

@@ -10,7 +10,7 @@ from django.db.models import Max
 
 from runs import keys
 from runs.models import Dependency, Execution, Step
-from runs.orchestration import policies, records, writes
+from runs.orchestration import policies, records
 from runs.orchestration.records import log_row
 from runs.orchestration.state import (
     ExecutionSpec,
@@ -31,7 +31,7 @@ class Messages:
         self.starting = {i for i in ids if i in finishing}
         ids = [i for i in ids if i not in self.starting]
         if ids:
-            writes.update(Execution, ids, {"started_at": now}, started_at=None)
+            self.batch.update(Execution, ids, {"started_at": now}, started_at=None)
 
     def _logs(self, items, outbox: Outbox) -> None:
         rows = []
@@ -54,7 +54,7 @@ class Messages:
                     break
                 rows.append(row)
         if rows:
-            writes.insert(rows)
+            self.batch.insert(rows)
 
     def _submits(self, items, now: datetime, outbox: Outbox) -> None:
         if not items:
@@ -107,8 +107,8 @@ class Messages:
             if existing is not None or reused is not None:
                 # Not a new child: its outcome may be known already, and is not pushed unasked.
                 self._watch(parent_id, execution_id, outbox)
-        writes.insert(steps)
-        writes.insert(dependencies, ignore_conflicts=True)
+        self.batch.insert(steps)
+        self.batch.insert(dependencies, ignore_conflicts=True)
 
     def _new_step(
         self,
@@ -320,7 +320,7 @@ class Messages:
                 outbox.append(
                     (channel, {"type": "pending", "execution": waiter, "targets": unresolved})
                 )
-        writes.insert(dependencies, ignore_conflicts=True)
+        self.batch.insert(dependencies, ignore_conflicts=True)
 
     def _cancels(self, items, now: datetime, outbox: Outbox) -> None:
         targets = [t for session, _, m in items for t in m["targets"] if isinstance(t, str)]

@@ -77,6 +77,7 @@ class Orchestrator(Sessions, Messages, Outcomes, Commands, Dispatcher):
         self.known_parents: set[str] = set()
         self.new_executions: dict[str, Execution] = {}
         self.new_results: list[Result] = []
+        self.batch = writes.Batch()
         self.starting: set[str] = set()
         self.workspaces: dict[int, WorkspaceState] = {}
         self.lease_renewed_at: datetime | None = None
@@ -324,6 +325,9 @@ class Orchestrator(Sessions, Messages, Outcomes, Commands, Dispatcher):
             self._results(by_type["result"], now, outbox)
             self._heartbeats(by_type["heartbeat"], now, outbox)
             self._draining(by_type["draining"])
+            if commands:
+                # Commands read steps and executions back from the database.
+                self.batch.flush()
             for envelope in commands:
                 outbox.append(
                     records.reply(envelope, self._command(envelope["command"], now, outbox))
@@ -334,11 +338,13 @@ class Orchestrator(Sessions, Messages, Outcomes, Commands, Dispatcher):
         return outbox
 
     def _flush_writes(self) -> None:
-        """Insert the tick's new executions, then the results (some forward to them)."""
-        writes.insert(self.new_executions.values())
-        writes.insert(self.new_results, ignore_conflicts=True)
+        """Write what the tick changed: what it queued as it went, then the new executions and
+        the results (some forward to them)."""
+        self.batch.insert(self.new_executions.values())
+        self.batch.insert(self.new_results, ignore_conflicts=True)
         self.new_executions = {}
         self.new_results = []
+        self.batch.flush()
 
     def next_deadline(self) -> datetime | None:
         """When the orchestrator must tick even if nothing arrives (expiries, due executions)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from runs import keys
 from runs.models import Execution, Result
-from runs.orchestration import bus, policies, records, writes
+from runs.orchestration import bus, policies, records
 from runs.orchestration.records import result_row
 from runs.orchestration.state import (
     MAX_FORWARDS,
@@ -71,7 +71,7 @@ class Outcomes:
                 timed_out.append(spec)
         for (state, starting), ids in by_state.items():
             started = {"started_at": now} if starting else {}
-            writes.update(
+            self.batch.update(
                 Execution,
                 ids,
                 {"state": state, "completed_at": now, **started},

@@ -1,10 +1,15 @@
-"""The orchestrator's writes, with less overhead than ``bulk_create`` and ``QuerySet.update``.
+"""The rows a tick writes, sent to the database together when the tick ends.
 
 A tick inserts and updates a handful of rows in a few tables. For statements that small, the
-ORM spends longer preparing them (building a query, compiling it, wrapping the call in a
-savepoint-less atomic block) than the database spends running them, and the hot path pays
-that once per statement. These functions write the same SQL the ORM would, with values adapted
-by each field's own ``get_db_prep_save``, so what is stored is exactly what the ORM stores.
+ORM spends longer preparing each one (building a query, compiling it, wrapping it in an atomic
+block) than the database spends running it, and every statement is a round trip of its own.
+A ``Batch`` builds the same SQL the ORM would, with values adapted by each field's own
+``get_db_prep_save`` (so what is stored is exactly what the ORM stores), and ``flush`` sends all
+of it at once: on PostgreSQL as one multi-statement query (psycopg merges the parameters on the
+client), on SQLite, which runs in-process, one statement after another.
+
+Until ``flush``, reads in the same transaction do not see these writes; the orchestrator keeps
+what it needs of them in memory, and flushes before anything that reads them back.
 """
 
 from __future__ import annotations
@@ -16,16 +21,52 @@ from typing import Any
 from django.db import connection, models
 from django.db.models.constants import OnConflict
 
+Statement = tuple[str, list[Any]]
 
-def insert(objs: Iterable[models.Model], *, ignore_conflicts: bool = False) -> None:
-    """Insert unsaved model instances, all of one model, in as few statements as fit.
 
-    An auto-incremented primary key left unset is assigned by the database (and not read
-    back). With ``ignore_conflicts``, rows that would break a unique constraint are skipped.
-    """
-    rows = list(objs)
-    if not rows:
-        return
+class Batch:
+    def __init__(self) -> None:
+        self._statements: list[Statement] = []
+
+    def insert(self, objs: Iterable[models.Model], *, ignore_conflicts: bool = False) -> None:
+        """Insert unsaved model instances, all of one model.
+
+        An auto-incremented primary key left unset is assigned by the database (and not read
+        back). With ``ignore_conflicts``, rows that would break a unique constraint are skipped.
+        """
+        rows = list(objs)
+        if rows:
+            self._statements += _inserts(rows, ignore_conflicts)
+
+    def update(
+        self,
+        model: type[models.Model],
+        ids: Sequence[Any],
+        values: dict[str, Any],
+        **conditions: Any,
+    ) -> None:
+        """Set ``values`` (field name → value) on the rows with these primary keys.
+
+        Each condition narrows the rows: ``field=None`` means IS NULL, a list or set means IN,
+        anything else equality.
+        """
+        if ids:
+            self._statements += _updates(model, ids, values, conditions)
+
+    def flush(self) -> None:
+        statements, self._statements = self._statements, []
+        if not statements:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                sql = ";\n".join(sql for sql, _ in statements)
+                cursor.execute(sql, [param for _, params in statements for param in params])
+            else:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+
+
+def _inserts(rows: list[models.Model], ignore_conflicts: bool) -> list[Statement]:
     model = type(rows[0])
     fields = _insert_fields(model, rows[0].pk is None)
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
@@ -36,31 +77,22 @@ def insert(objs: Iterable[models.Model], *, ignore_conflicts: bool = False) -> N
     suffix = connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None) or ""
     placeholder = f"({', '.join(['%s'] * len(fields))})"
     chunk = _rows_per_statement(len(fields), len(rows))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            params = [
-                field.get_db_prep_save(getattr(obj, field.attname), connection)
-                for obj in part
-                for field in fields
-            ]
-            sql = prefix + ", ".join([placeholder] * len(part)) + (f" {suffix}" if suffix else "")
-            cursor.execute(sql, params)
+    statements = []
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        params = [
+            field.get_db_prep_save(getattr(obj, field.attname), connection)
+            for obj in part
+            for field in fields
+        ]
+        sql = prefix + ", ".join([placeholder] * len(part)) + (f" {suffix}" if suffix else "")
+        statements.append((sql, params))
+    return statements
 
 
-def update(
-    model: type[models.Model],
-    ids: Sequence[Any],
-    values: dict[str, Any],
-    **conditions: Any,
-) -> None:
-    """Set ``values`` (field name → value) on the rows with these primary keys.
-
-    Each condition narrows the rows: ``field=None`` means IS NULL, a list or set means IN,
-    anything else equality.
-    """
-    if not ids:
-        return
+def _updates(
+    model: type[models.Model], ids: Sequence[Any], values: dict[str, Any], conditions: dict
+) -> list[Statement]:
     meta = model._meta
     assignments = []
     set_params = []
@@ -85,11 +117,12 @@ def update(
     head = f"UPDATE {_quote(meta.db_table)} SET {', '.join(assignments)} WHERE "
     key = _quote(meta.pk.column)
     chunk = _rows_per_statement(1, len(ids), reserved=len(set_params) + len(filter_params))
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), chunk):
-            part = list(ids[start : start + chunk])
-            where = [f"{key} IN ({', '.join(['%s'] * len(part))})", *filters]
-            cursor.execute(head + " AND ".join(where), [*set_params, *part, *filter_params])
+    statements = []
+    for start in range(0, len(ids), chunk):
+        part = list(ids[start : start + chunk])
+        where = [f"{key} IN ({', '.join(['%s'] * len(part))})", *filters]
+        statements.append((head + " AND ".join(where), [*set_params, *part, *filter_params]))
+    return statements
 
 
 def _rows_per_statement(params_per_row: int, rows: int, reserved: int = 0) -> int:

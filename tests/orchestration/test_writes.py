@@ -15,6 +15,19 @@ from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
 
+
+def insert(objs, **options):
+    batch = writes.Batch()
+    batch.insert(objs, **options)
+    batch.flush()
+
+
+def update(*args, **conditions):
+    batch = writes.Batch()
+    batch.update(*args, **conditions)
+    batch.flush()
+
+
 NOW = datetime(2026, 11, 24, 12, 30, 15, 123456, tzinfo=UTC)
 
 
@@ -42,7 +55,7 @@ def child_step(root: Execution, number: int, **fields) -> Step:
 
 
 def test_inserted_rows_read_back_as_the_orm_would_store_them(root):
-    writes.insert([child_step(root, 2, group_name="batch"), child_step(root, 3)])
+    insert([child_step(root, 2, group_name="batch"), child_step(root, 3)])
     Step.objects.bulk_create([child_step(root, 4, group_name="batch")])
     fields = ["module", "arguments", "options", "group", "group_name", "created_at", "parent_id"]
     ours, theirs = Step.objects.get(number=2), Step.objects.get(number=4)
@@ -54,8 +67,8 @@ def test_inserted_rows_read_back_as_the_orm_would_store_them(root):
 
 
 def test_an_unset_automatic_key_is_left_to_the_database_and_conflicts_can_be_skipped(root):
-    writes.insert([child_step(root, 2)])
-    writes.insert(
+    insert([child_step(root, 2)])
+    insert(
         [
             Execution(
                 id=f"{root.step.run_id}:2:1",
@@ -66,23 +79,23 @@ def test_an_unset_automatic_key_is_left_to_the_database_and_conflicts_can_be_ski
         ]
     )
     pair = {"execution_id": root.id, "dependency_id": f"{root.step.run_id}:2:1"}
-    writes.insert([Dependency(**pair, created_at=NOW)], ignore_conflicts=True)
-    writes.insert([Dependency(**pair, memo_hit=True, created_at=NOW)], ignore_conflicts=True)
+    insert([Dependency(**pair, created_at=NOW)], ignore_conflicts=True)
+    insert([Dependency(**pair, memo_hit=True, created_at=NOW)], ignore_conflicts=True)
     (dependency,) = Dependency.objects.all()
     assert dependency.id is not None and dependency.memo_hit is False
 
 
 def test_many_rows_are_split_into_statements_the_database_accepts(root):
     steps = [child_step(root, n) for n in range(2, 1202)]
-    writes.insert(steps)
-    writes.update(Step, [s.id for s in steps], {"group_name": "all"}, parent=root.id)
+    insert(steps)
+    update(Step, [s.id for s in steps], {"group_name": "all"}, parent=root.id)
     assert Step.objects.filter(group_name="all").count() == 1200
 
 
 def test_updates_touch_only_rows_meeting_every_condition(root):
-    writes.insert([child_step(root, 2)])
+    insert([child_step(root, 2)])
     ids = [f"{root.step.run_id}:2:{attempt}" for attempt in (1, 2, 3)]
-    writes.insert(
+    insert(
         Execution(
             id=i,
             step_id=f"{root.step.run_id}:2",
@@ -99,7 +112,7 @@ def test_updates_touch_only_rows_meeting_every_condition(root):
             1,
         )
     )
-    writes.update(
+    update(
         Execution,
         ids,
         {"state": State.FAILED, "completed_at": NOW},
@@ -113,5 +126,15 @@ def test_updates_touch_only_rows_meeting_every_condition(root):
 
 def test_nothing_to_write_touches_nothing(root, django_assert_num_queries):
     with django_assert_num_queries(0):
-        writes.insert([])
-        writes.update(Result, [], {"type": "value"})
+        insert([])
+        update(Result, [], {"type": "value"})
+
+
+def test_a_batch_writes_nothing_before_it_is_flushed_and_then_in_order(root):
+    batch = writes.Batch()
+    batch.insert([child_step(root, 2)])
+    batch.update(Step, [f"{root.step.run_id}:2"], {"group_name": "later"})
+    assert not Step.objects.filter(number=2).exists()
+    batch.flush()
+    assert Step.objects.get(number=2).group_name == "later"
+    batch.flush()
