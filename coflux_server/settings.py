@@ -67,7 +67,16 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI each request does its database work in a thread of its own, so a
+        # persistent connection would never be reused: every request would open one (a new
+        # PostgreSQL backend process). A pool hands connections from request to request.
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": int(env_float("COFLUX_DB_POOL_SIZE", 20)),
+            "timeout": 30,
+        }
 else:
     DATABASES = {
         "default": {

@@ -15,8 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
+from coflux_server.database import releasing
 from projects.models import Project
 from runs.models import LogMessage, Run
 from runs.snapshots import UNFINISHED_STATUSES, RunNotFound, run_outcome
@@ -81,7 +80,7 @@ async def await_logs(
 ) -> dict[str, Any]:
     """``run_logs``, held up to ``wait`` seconds while there is nothing new and the run goes on."""
     deadline = time.monotonic() + min(wait, MAX_WAIT_SECONDS)
-    read = sync_to_async(run_logs)
+    read = releasing(run_logs)
     while True:
         page = await read(project, run_id, execution=execution, after=after, from_ms=from_ms)
         remaining = deadline - time.monotonic()

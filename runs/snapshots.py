@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from coflux_server.api_errors import ApiError
+from coflux_server.database import releasing
 from projects.models import Project
 from runs.models import Execution, Result, Run, Step
 from runs.orchestration.bus import run_group
@@ -279,7 +279,7 @@ async def await_outcome(project: Project, run_id: str, timeout: float) -> dict[s
     await layer.group_add(group, channel)
     try:
         while True:
-            outcome = await sync_to_async(run_outcome)(project, run_id)
+            outcome = await releasing(run_outcome)(project, run_id)
             remaining = deadline - time.monotonic()
             if outcome["status"] not in UNFINISHED_STATUSES or remaining <= 0:
                 return outcome

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from runs.orchestration import bus
@@ -143,7 +143,12 @@ def _can_wait(envelope: dict[str, Any]) -> bool:
 
 def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:
     close_old_connections()
-    return fn(*args)
+    try:
+        return fn(*args)
+    finally:
+        # The orchestrator keeps its connection from tick to tick (a broken one is replaced
+        # above); with a pool, Django would otherwise hand it back after every call.
+        connection.close_at = None
 
 
 def ensure_runner(project_id: int) -> None:
