@@ -151,6 +151,7 @@ def test_configured_stores_come_in_order(tmp_path: Path):
         [blobs]
         threshold = 1000
         cache = "cache-dir"
+        cache_size = 5000
 
         [[blobs.stores]]
         type = "s3"
@@ -172,6 +173,7 @@ def test_configured_stores_come_in_order(tmp_path: Path):
     assert config.blobs == BlobsConfig(
         threshold=1000,
         cache="cache-dir",
+        cache_size=5000,
         stores=(
             BlobStoreConfig(type="s3", bucket="b", prefix="p", region="eu-west-1"),
             BlobStoreConfig(url="http://blobs.localhost:9000"),
@@ -180,15 +182,21 @@ def test_configured_stores_come_in_order(tmp_path: Path):
     )
     stores = Blobs.from_config(config).stores
     assert [type(store) for store in stores] == [S3Store, HttpStore, HttpStore]
-    environ = {"COFLUX_BLOBS_THRESHOLD": "0", "COFLUX_BLOBS_CACHE": "/elsewhere"}
+    assert Blobs.from_config(config).cache.limit == 5000
+    environ = {
+        "COFLUX_BLOBS_THRESHOLD": "0",
+        "COFLUX_BLOBS_CACHE": "/elsewhere",
+        "COFLUX_BLOBS_CACHE_SIZE": "0",
+    }
     overridden = load_config(environ=environ, cwd=tmp_path).blobs
-    assert (overridden.threshold, overridden.cache) == (0, "/elsewhere")
+    assert (overridden.threshold, overridden.cache, overridden.cache_size) == (0, "/elsewhere", 0)
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("[blobs]\nthreshold = -1", "blobs.threshold"),
+        ("[blobs]\ncache_size = 'big'", "blobs.cache_size"),
         ("[blobs]\nsize = 1", "unknown setting blobs.size"),
         ("[blobs]\nstores = 3", "blobs.stores"),
         ("[[blobs.stores]]\ntype = 'ftp'", "http or s3"),

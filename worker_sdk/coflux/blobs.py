@@ -33,6 +33,7 @@ from typing import IO, Any
 
 import httpx
 
+from .blobcache import BlobCache, default_directory
 from .config import BlobStoreConfig, Config, load_config
 from .version import __version__
 
@@ -304,12 +305,13 @@ class Blobs:
         *,
         threshold: int = 200,
         cache: Path | str | None = None,
+        cache_size: int = 0,
     ) -> None:
         if not stores:
             raise ValueError("at least one blob store is needed")
         self.stores = stores
         self.threshold = threshold
-        self.cache = Path(cache) if cache is not None else None
+        self.cache = BlobCache(cache, cache_size) if cache is not None else None
         self._written: set[str] = set()
         """Keys known to be in the first store; they are not written again."""
         self._lock = threading.Lock()
@@ -319,10 +321,15 @@ class Blobs:
         stores = [make_store(store, config) for store in config.blobs.stores]
         if not stores:
             stores = [HttpStore(config.server_url, token=config.token)]
-        directory = (config.blobs.cache or default_cache()) if cache else None
+        directory = (config.blobs.cache or default_directory()) if cache else None
         if directory is not None:
             directory = os.path.expanduser(directory)
-        return cls(stores, threshold=config.blobs.threshold, cache=directory)
+        return cls(
+            stores,
+            threshold=config.blobs.threshold,
+            cache=directory,
+            cache_size=config.blobs.cache_size,
+        )
 
     # --- writing -------------------------------------------------------------------------
 
@@ -361,19 +368,21 @@ class Blobs:
     def get(self, key: str) -> bytes:
         """The blob's content, from the cache or the first store that has it."""
         check_key(key)
-        cached = self._cached(key)
+        cached = self.cache.path(key) if self.cache is not None else None
         if cached is not None:
-            data = cached.read_bytes()
-            if key_of(data) == key:
-                return data
-            cached.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                data = cached.read_bytes()
+                if key_of(data) == key:
+                    return data
+                self.cache.forget(key)
         for store in self.stores:
             data = store.get(key)
             if data is None:
                 continue
             if key_of(data) != key:
                 continue  # a damaged copy: another store may have a good one
-            self._keep(key, data)
+            if self.cache is not None:
+                self.cache.keep(key, data)
             return data
         raise BlobNotFound(f"blob {key} is in none of the stores ({self._names()})")
 
@@ -382,15 +391,16 @@ class Blobs:
         check_key(key)
         destination = Path(destination)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        cached = self._cached(key)
+        cached = self.cache.path(key) if self.cache is not None else None
         if cached is not None:
-            with _beside(destination) as (file, commit), open(cached, "rb") as source:
-                shutil.copyfileobj(source, file, CHUNK)
-                file.seek(0)
-                if _hash_open(file) == key:
-                    commit()
-                    return destination
-            cached.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                with _beside(destination) as (file, commit), open(cached, "rb") as source:
+                    shutil.copyfileobj(source, file, CHUNK)
+                    file.seek(0)
+                    if _hash_open(file) == key:
+                        commit()
+                        return destination
+                self.cache.forget(key)
         for store in self.stores:
             with _beside(destination) as (file, commit):
                 if not store.get_into(key, file):
@@ -399,35 +409,13 @@ class Blobs:
                 if _hash_open(file) != key:
                     continue  # a damaged copy: another store may have a good one
                 commit()
-            self._keep_file(key, destination)
+            if self.cache is not None:
+                self.cache.keep_file(key, destination)
             return destination
         raise BlobNotFound(f"blob {key} is in none of the stores ({self._names()})")
 
     def _names(self) -> str:
         return ", ".join(repr(store) for store in self.stores)
-
-    # --- the cache -----------------------------------------------------------------------
-
-    def _cached(self, key: str) -> Path | None:
-        if self.cache is None:
-            return None
-        path = self.cache / key[:2] / key
-        return path if path.is_file() else None
-
-    def _keep(self, key: str, data: bytes) -> None:
-        if self.cache is None:
-            return
-        with contextlib.suppress(OSError), _cache_file(self.cache, key) as file:
-            if file is not None:
-                file.write(data)
-
-    def _keep_file(self, key: str, path: Path) -> None:
-        if self.cache is None:
-            return
-        with contextlib.suppress(OSError), _cache_file(self.cache, key) as file:
-            if file is not None:
-                with open(path, "rb") as source:
-                    shutil.copyfileobj(source, file, CHUNK)
 
 
 def _hash_open(file: IO[bytes]) -> str:
@@ -457,31 +445,6 @@ def _beside(path: Path) -> Iterator[tuple[IO[bytes], Callable[[], None]]]:
         if not committed:
             with contextlib.suppress(OSError):
                 os.unlink(name)
-
-
-@contextlib.contextmanager
-def _cache_file(cache: Path, key: str) -> Iterator[IO[bytes] | None]:
-    """A file to write a verified blob into the cache; renamed into place when closed."""
-    directory = cache / key[:2]
-    final = directory / key
-    if final.exists():
-        yield None
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            yield file
-        os.replace(name, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
-
-
-def default_cache() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "coflux", "blobs")
 
 
 # --- the process's blobs ---------------------------------------------------------------------

@@ -27,6 +27,7 @@ directory if there is one::
     [blobs]
     threshold = 200              # COFLUX_BLOBS_THRESHOLD: bytes a value may have inline (0: none)
     cache = "/var/cache/coflux"  # COFLUX_BLOBS_CACHE: fetched blobs [~/.cache/coflux/blobs]
+    cache_size = 1073741824      # COFLUX_BLOBS_CACHE_SIZE: bytes kept at most (0: no limit)
 
     [[blobs.stores]]             # the first is written, all are read in order
     type = "http"                # the default store: the server's own (url defaults to it)
@@ -106,6 +107,8 @@ class BlobsConfig:
     """Empty: the server's own store."""
     cache: str | None = None
     """Where fetched blobs are kept; ``None``: ``$XDG_CACHE_HOME/coflux/blobs``."""
+    cache_size: int = 1 << 30
+    """Bytes the cache keeps at most, the least recently used going first (0: no limit)."""
 
 
 @dataclass(frozen=True)
@@ -296,6 +299,8 @@ def _blobs_table(value: Any) -> dict[str, Any]:
             checked[key] = _int_setting(item, "blobs.threshold")
         elif key == "cache":
             checked[key] = _str_setting(item, "blobs.cache")
+        elif key == "cache_size":
+            checked[key] = _int_setting(item, "blobs.cache_size")
         elif key == "stores":
             if not isinstance(item, list):
                 raise ConfigError("blobs.stores must be a list of tables ([[blobs.stores]])")
@@ -308,9 +313,10 @@ def _blobs_table(value: Any) -> dict[str, Any]:
 
 
 def _blobs(from_file: Mapping[str, Any], environ: Mapping[str, str]) -> BlobsConfig:
-    """``[blobs]``: ``COFLUX_BLOBS_THRESHOLD``/``COFLUX_BLOBS_CACHE`` > the file > defaults."""
+    """``[blobs]``: ``COFLUX_BLOBS_THRESHOLD``/``_CACHE``/``_CACHE_SIZE`` > the file > defaults."""
     values = dict(from_file)
-    for key, check in (("threshold", _int_setting), ("cache", _str_setting)):
+    settings = (("threshold", _int_setting), ("cache", _str_setting), ("cache_size", _int_setting))
+    for key, check in settings:
         env_name = f"COFLUX_BLOBS_{key.upper()}"
         if environ.get(env_name):
             values[key] = check(environ[env_name], env_name)
