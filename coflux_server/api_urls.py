@@ -23,6 +23,8 @@ urlpatterns = [
     path(f"{WORKSPACE}/pause", workspaces_api.pause),
     path(f"{WORKSPACE}/resume", workspaces_api.resume),
     path(f"{WORKSPACE}/archive", workspaces_api.archive),
+    path(f"{WORKSPACE}/sessions", workspaces_api.sessions),
+    path(f"{WORKSPACE}/queue", workspaces_api.queue),
     path(WORKSPACE, workspaces_api.workspace_detail),
     path(f"{PROJECT}/executions/<str:execution_id>/cancel", runs_api.cancel),
     path(f"{PROJECT}/steps/<str:step_id>/rerun", runs_api.rerun),

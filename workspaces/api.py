@@ -16,6 +16,8 @@ from rest_framework.response import Response
 
 from coflux_server.api_input import InvalidRequest, json_object
 from projects.access import project_by_name, workspace_for_read, workspace_for_write
+from projects.sessions import workspace_sessions
+from runs.queue import workspace_queue
 from workspaces.actions import (
     UNCHANGED,
     archive_workspace,
@@ -127,3 +129,27 @@ def manifests(request: Request, project: str, workspace: str) -> Response:
     definitions = parse_manifests(request.data)
     modules = register_manifests(workspace_for_write(found, workspace), definitions)
     return Response({"modules": [module.name for module in modules]})
+
+
+def _reading(request: Request, project: str, workspace: str, action: str, read: Any) -> Response:
+    """A GET of something of the workspace; a PATCH renames the workspace named with the
+    action (see the module's docstring)."""
+    if request.method == "PATCH":
+        return update(request, project, f"{workspace}/{action}")
+    return Response(read(workspace_for_read(project_by_name(project), workspace)))
+
+
+@api_view(["GET", "PATCH"])
+def sessions(request: Request, project: str, workspace: str) -> Response:
+    """The workspace's live worker sessions."""
+    return _reading(
+        request, project, workspace, "sessions", lambda s: {"sessions": workspace_sessions(s)}
+    )
+
+
+@api_view(["GET", "PATCH"])
+def queue(request: Request, project: str, workspace: str) -> Response:
+    """The workspace's unfinished executions and what each waits for."""
+    return _reading(
+        request, project, workspace, "queue", lambda s: {"executions": workspace_queue(s)}
+    )

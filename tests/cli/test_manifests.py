@@ -44,6 +44,19 @@ def test_it_registers_the_workflows_of_a_module(run_cli, monkeypatch):
     assert workflows[0]["instruction"] == "Say hello to someone."
 
 
+def test_it_discovers_workflows_without_registering_them(run_cli, monkeypatch, workspace_name):
+    monkeypatch.chdir(FIXTURES)
+
+    found = run_cli.json("manifests", "discover", "greetings", "-o", "json")
+    table = run_cli("manifests", "discover", "greetings", "--host", "127.0.0.1:1")
+
+    assert [w["name"] for w in found["modules"]["greetings"]] == ["greet", "wave"]
+    assert table.exit_code == 0, table.output
+    assert "greet(name: str" in table.stdout and "Say hello to someone." in table.stdout
+    nothing = run_cli("manifests", "inspect")  # nothing was sent: the workspace was not made
+    assert nothing.exit_code == 1 and f"No workspace named '{workspace_name}'" in nothing.stderr
+
+
 def test_it_takes_the_modules_from_coflux_toml(run_cli, monkeypatch):
     monkeypatch.chdir(FIXTURES)
 

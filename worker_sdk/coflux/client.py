@@ -282,6 +282,16 @@ class Client:
         """Archive the workspace: ``{"name", "base", "state", "cancelled", "sessions"}``."""
         return self._request("POST", self._workspace_path(workspace, "archive"), json={})
 
+    def sessions(self, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's live worker sessions: ``[{"id", "state", "load", "concurrency",
+        "provides", "accepts", "targets", "created_at", "last_seen_at"}]``."""
+        return self._request("GET", self._workspace_path(workspace, "sessions"))["sessions"]
+
+    def queue(self, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's unfinished executions: ``[{"execution_id", "module", "target",
+        "status", "session", "created_at", "execute_after"}]``."""
+        return self._request("GET", self._workspace_path(workspace, "queue"))["executions"]
+
     def wait_for_result(self, run_id: str, *, timeout: float | None = None) -> dict[str, Any]:
         """The run's result once it has finished (or as it stands after ``timeout`` seconds)."""
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from ..version import __version__
+from .activity import queue, sessions
 from .assets import assets
 from .blobs import blobs
 from .logs import logs
@@ -35,6 +36,8 @@ cli.add_command(workspaces)
 cli.add_command(logs)
 cli.add_command(assets)
 cli.add_command(blobs)
+cli.add_command(sessions)
+cli.add_command(queue)
 
 
 def main() -> None:

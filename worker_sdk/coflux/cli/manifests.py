@@ -101,14 +101,28 @@ def inspect(ctx: click.Context) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         registered = client.manifests(config.workspace)
+    _show(config, registered, f"No workflows registered in workspace {config.workspace}.")
+
+
+@manifests.command()
+@global_options
+@click.argument("modules", nargs=-1)
+@click.pass_context
+def discover(ctx: click.Context, modules: tuple[str, ...]) -> None:
+    """Show the workflows MODULES define, without registering them (nothing is sent)."""
+    config = get_config(ctx)
+    _show(config, discover_workflows(_modules(config, modules)), "No workflows found.")
+
+
+def _show(config: Config, manifest: Manifest, empty: str) -> None:
     if config.output == "json":
-        echo_json({"modules": registered})
+        echo_json({"modules": manifest})
         return
-    if not registered:
-        click.echo(f"No workflows registered in workspace {config.workspace}.")
+    if not any(manifest.values()):
+        click.echo(empty)
         return
     table = Table("module", "workflow", "description")
-    for module, workflows in registered.items():
+    for module, workflows in manifest.items():
         for workflow in workflows:
             summary = (workflow.get("instruction") or "").strip().splitlines()
             table.add_row(module, _signature(workflow), summary[0] if summary else "")

@@ -1,0 +1,131 @@
+"""``coflux sessions list`` and ``coflux queue``: the workspace's workers, and what its
+unfinished executions wait for."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from ..client import Client
+from .options import connect, echo_json, get_config, global_options
+
+REFRESH_SECONDS = 1.0
+_SESSION_STYLES = {"connected": "green", "draining": "yellow", "disconnected": "red"}
+_QUEUE_STYLES = {"assigned": "green", "waiting": "cyan", "scheduled": "blue", "paused": "yellow"}
+
+
+@click.group()
+@global_options
+def sessions() -> None:
+    """The workers connected to the workspace."""
+
+
+@sessions.command("list")
+@global_options
+@click.option("--watch", is_flag=True, help="Keep the table up to date until interrupted.")
+@click.pass_context
+def list_sessions(ctx: click.Context, watch: bool) -> None:
+    """List the workspace's worker sessions: state, load and tags."""
+    _show(ctx, "sessions", lambda client, ws: client.sessions(ws), _sessions_table, watch)
+
+
+@click.command()
+@global_options
+@click.option("--no-watch", is_flag=True, help="Print the table once (as when not on a terminal).")
+@click.pass_context
+def queue(ctx: click.Context, no_watch: bool) -> None:
+    """Show the workspace's unfinished executions and what each waits for: assigned (running),
+    waiting (for a free worker or its dependencies), scheduled (due later), paused (the
+    workspace is), or no session (no connected worker hosts its target with fitting tags)."""
+    _show(ctx, "executions", lambda client, ws: client.queue(ws), _queue_table, not no_watch)
+
+
+def _show(
+    ctx: click.Context,
+    key: str,
+    fetch: Callable[[Client, str], list[dict[str, Any]]],
+    render: Callable[[list[dict[str, Any]]], Table | Text],
+    watch: bool,
+) -> None:
+    config = get_config(ctx)
+    workspace = config.workspace
+    with connect(config) as client:
+        if config.output == "json":
+            echo_json({key: fetch(client, workspace)})
+            return
+        console = Console()
+        if not (watch and console.is_terminal):
+            console.print(render(fetch(client, workspace)))
+            return
+        with Live(render(fetch(client, workspace)), console=console, auto_refresh=False) as live:
+            try:
+                while True:
+                    time.sleep(REFRESH_SECONDS)
+                    live.update(render(fetch(client, workspace)), refresh=True)
+            except KeyboardInterrupt:
+                pass
+
+
+def _sessions_table(listed: list[dict[str, Any]]) -> Table | Text:
+    if not listed:
+        return Text("No worker sessions.")
+    table = _table("session", "state", "load", "targets", "tags", "last seen", wrapped=("tags",))
+    for session in listed:
+        concurrency = session["concurrency"] or "∞"
+        table.add_row(
+            session["id"],
+            Text(session["state"], style=_SESSION_STYLES.get(session["state"], "")),
+            f"{session['load']}/{concurrency}",
+            str(session["targets"]),
+            _tags(session["provides"], session["accepts"]),
+            _time(session["last_seen_at"], "%H:%M:%S"),
+        )
+    return table
+
+
+def _queue_table(listed: list[dict[str, Any]]) -> Table | Text:
+    if not listed:
+        return Text("Nothing queued or running.")
+    table = _table("execution", "target", "status", "session", "due", wrapped=("target",))
+    for execution in listed:
+        table.add_row(
+            execution["execution_id"],
+            f"{execution['module']}/{execution['target']}",
+            Text(execution["status"], style=_QUEUE_STYLES.get(execution["status"], "red")),
+            execution["session"] or "",
+            _time(execution["execute_after"], "%Y-%m-%d %H:%M:%S")
+            if execution["execute_after"]
+            else "",
+        )
+    return table
+
+
+def _table(*columns: str, wrapped: tuple[str, ...] = ()) -> Table:
+    """A table whose columns keep to one line (IDs, for copying), but ``wrapped`` ones."""
+    table = Table()
+    for column in columns:
+        table.add_column(column, no_wrap=column not in wrapped, overflow="fold")
+    return table
+
+
+def _tags(provides: dict[str, list[str]], accepts: dict[str, list[str]]) -> str:
+    """``gpu:A100,fast:true accepts tier:batch``, as the worker's flags were given."""
+
+    def listed(tags: dict[str, list[str]]) -> str:
+        return ",".join(f"{key}:{value}" for key, values in tags.items() for value in values)
+
+    return " ".join(
+        part for part in (listed(provides), accepts and f"accepts {listed(accepts)}") if part
+    )
+
+
+def _time(iso: str, layout: str) -> str:
+    return datetime.fromisoformat(iso).astimezone().strftime(layout)
