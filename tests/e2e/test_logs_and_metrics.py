@@ -186,3 +186,15 @@ def test_metrics_recorded_by_a_task_are_readable_from_the_api(server, telemetry_
     assert ats == sorted(ats) and ats[0] >= 0
     assert points["batches"][-1][1] == 5
     assert points["accuracy"] == [[3, 0.9]]
+
+
+def test_text_too_long_for_a_message_is_cut_and_the_run_still_ends(server, telemetry_worker):
+    run_id = server.submit(FLOWS, "rambles", 20_000_000)  # more than a frame may hold
+
+    result = server.result(run_id)
+
+    assert result["status"] == "failed", result
+    assert result["result"]["error"]["type"] == "builtins.ValueError"
+    assert result["result"]["error"]["message"].endswith("(19934464 more characters)")
+    (line,) = [entry["template"] for entry in logs(server, run_id)["logs"]]
+    assert line.endswith("… (19983616 more characters)")

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .config import batching_setting
+from .limits import MAX_LOG_LINE
 
 DEBUG, STDOUT, INFO, STDERR, WARNING, ERROR = range(6)
 
@@ -92,13 +93,19 @@ class LogBuffer:
 
 
 class LineCapture(io.TextIOBase):
-    """A text stream that turns each complete, non-blank line into a log entry."""
+    """A text stream that turns each complete, non-blank line into a log entry.
+
+    A line is kept to its first ``MAX_LOG_LINE`` characters while it is written (output that
+    never ends a line cannot grow without bound) and logged, saying how much was left out, when
+    it ends.
+    """
 
     def __init__(self, logs: LogBuffer, level: int) -> None:
         super().__init__()
         self._logs = logs
         self._level = level
         self._partial = ""
+        self._left_out = 0
         self._lock = threading.Lock()
 
     @property
@@ -112,18 +119,32 @@ class LineCapture(io.TextIOBase):
         return False
 
     def write(self, text: str) -> int:
+        lines = []
         with self._lock:
-            lines = (self._partial + text).split("\n")
-            self._partial = lines.pop()
+            *ended, rest = text.split("\n")
+            for piece in ended:
+                self._extend(piece)
+                lines.append(self._take())
+            self._extend(rest)
         for line in lines:
             self._emit(line)
         return len(text)
 
     def close(self) -> None:
         with self._lock:
-            rest, self._partial = self._partial, ""
+            rest = self._take()
         self._emit(rest)
         super().close()
+
+    def _extend(self, piece: str) -> None:
+        room = MAX_LOG_LINE - len(self._partial)
+        self._partial += piece[:room]
+        self._left_out += max(0, len(piece) - room)
+
+    def _take(self) -> str:
+        line, left_out = self._partial, self._left_out
+        self._partial, self._left_out = "", 0
+        return f"{line}… ({left_out} more characters)" if left_out else line
 
     def _emit(self, line: str) -> None:
         line = line.rstrip("\r")

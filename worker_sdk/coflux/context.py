@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import ExecutionError, result_exception
 from .execution import Execution
+from .limits import MAX_LOG_LINE, clip
 from .serialization import deserialize, serialize
 
 if TYPE_CHECKING:
@@ -269,7 +270,7 @@ class ExecutionContext:
     def log(self, level: int, template: str | None, values: dict[str, Any]) -> None:
         # Entries always carry a template string: without one, only the values are shown.
         encoded = {name: _log_value(value) for name, value in values.items()}
-        self.logs.add(level, template or "", encoded)
+        self.logs.add(level, clip(template or "", MAX_LOG_LINE), encoded)
 
     def metrics(self) -> MetricRecorder:
         """The execution's metrics, made with the first point recorded."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,8 @@ from websockets.asyncio.connection import broadcast
 from websockets.protocol import State
 
 from . import protocol
+
+log = logging.getLogger(__name__)
 
 
 class Sender:
@@ -37,6 +40,8 @@ class Sender:
         websocket = self._websocket
         while outbox:
             frames = list(protocol.encode_frames(list(outbox)))
+            if _replace_too_large(outbox, frames):
+                continue
             last = len(frames) - 1
             with self._corked(last > 0):
                 for index, (frame, count) in enumerate(frames):
@@ -61,6 +66,35 @@ class Sender:
         assert self._socket is not None
         with contextlib.suppress(OSError):
             self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, value)
+
+
+def _replace_too_large(
+    outbox: collections.deque[dict[str, Any]], frames: list[tuple[str, int]]
+) -> bool:
+    """Replace (or drop) the first message too large for a frame of its own; whether there
+    was one. The server would refuse it, and close the connection, every time it was sent."""
+    position = 0
+    for frame, count in frames:
+        if len(frame) > protocol.MAX_MESSAGE_BYTES:
+            replacement = _instead_of_too_large(outbox[position], len(frame))
+            if replacement is None:
+                del outbox[position]
+            else:
+                outbox[position] = replacement
+            return True
+        position += count
+    return False
+
+
+def _instead_of_too_large(message: dict[str, Any], size: int) -> dict[str, Any] | None:
+    """What to send instead of a message too large for a frame: for a result, an error saying
+    so; for anything else, nothing (the loss is logged)."""
+    detail = f"a {message['type']} message of {size} bytes is larger than a frame may be"
+    log.error("not sending %s", detail)
+    if message["type"] != "result":
+        return None
+    error = {"type": "coflux.MessageTooLarge", "message": detail, "frames": [], "retryable": False}
+    return {**message, "result": {"type": "error", "error": error}}
 
 
 def _drop(outbox: collections.deque[dict[str, Any]], count: int) -> None:

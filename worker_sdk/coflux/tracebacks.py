@@ -7,6 +7,7 @@ import traceback
 from typing import Any
 
 from .errors import ExecutionError
+from .limits import MAX_ERROR_MESSAGE, clip, clip_frames
 
 _SDK_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -38,5 +39,10 @@ def error_result(exc: BaseException, retryable: bool | None = None) -> dict[str,
         error_type, message = qualified_name(type(exc)), str(exc)
     return {
         "type": "error",
-        "error": {"type": error_type, "message": message, "frames": frames, "retryable": retryable},
+        "error": {
+            "type": error_type,
+            "message": clip(message, MAX_ERROR_MESSAGE),
+            "frames": clip_frames(frames),
+            "retryable": retryable,
+        },
     }

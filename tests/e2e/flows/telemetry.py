@@ -54,3 +54,10 @@ def train(epochs: int) -> float:
 @cf.workflow()
 def learn(epochs: int) -> float:
     return train(epochs)
+
+
+@cf.workflow()
+def rambles(characters: int) -> str:
+    """Prints one line longer than any message may be, then fails with as long a message."""
+    print("a" * characters)
+    raise ValueError("b" * characters)
