@@ -104,6 +104,8 @@ class Dispatcher:
         """The execution whose outcome a cached call reuses, if any: the newest with the same
         key in this workspace or an ancestor, either still unfinished (the call is linked to it)
         or succeeded within the call's max age. Failures are never reused."""
+        # The lookup reads executions' states, which this tick may have changed.
+        self.batch.flush()
         ancestry = self._ancestry(spec.workspace_id)
         unfinished = [
             other

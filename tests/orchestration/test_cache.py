@@ -9,6 +9,7 @@ import pytest
 from runs.models import Execution, Result
 from runs.states import State
 from tests.orchestration.support import (
+    CHANNEL,
     error,
     hello,
     messages,
@@ -134,3 +135,27 @@ def test_a_child_workspace_hits_its_bases_cache_but_not_the_reverse(harness):
     assert Execution.objects.get(id="Rdev:3:1").state == State.SUCCEEDED
     _, outbox = call(harness, prod_root, "2", argument=2)
     assert len(messages(outbox, "execute")) == 1
+
+
+def test_a_call_arriving_with_its_sources_result_reuses_it(harness):
+    """One tick takes the source's result and the call: the lookup sees the source's new
+    state, though the tick has not written it yet."""
+    harness.connect()
+    root = started_root(harness)
+    first, _ = call(harness, root, "1")
+
+    def sent(message):
+        return {
+            "kind": "message",
+            "session": harness.session,
+            "channel": CHANNEL,
+            "message": message,
+        }
+
+    outbox = harness.tick(
+        sent(result(first, data=10)), sent(submit(root, "2", arguments=[value(1)], options=CACHE))
+    )
+
+    assert messages(outbox, "execute") == []
+    [submitted] = messages(outbox, "submitted")
+    assert Execution.objects.get(id=submitted["execution"]).state == State.CACHED
