@@ -30,6 +30,22 @@ def test_it_shows_the_result_of_an_unfinished_run(run_cli, run_id):
     assert (text.exit_code, text.stdout.strip()) == (0, "queued")
 
 
+def test_it_shows_the_result_of_a_step_and_of_one_attempt(run_cli, finished_run):
+    shout = run_cli.json("runs", "result", f"{finished_run}:2", "-o", "json")
+    root = run_cli("runs", "result", f"{finished_run}:1:1")
+
+    assert shout == {"status": "succeeded", "value": "HELLO ADA!"}
+    assert (root.exit_code, root.stdout.strip()) == (0, '"HELLO ADA!"')
+
+
+def test_it_reports_an_unknown_step_or_a_malformed_reference(run_cli, finished_run):
+    missing = run_cli("runs", "result", f"{finished_run}:9")
+    malformed = run_cli("runs", "result", f"{finished_run}::1")
+
+    assert (missing.exit_code, missing.stderr.strip()) == (1, f"Error: No step '{finished_run}:9'.")
+    assert malformed.exit_code == 2 and "RUN:STEP:ATTEMPT" in malformed.stderr
+
+
 def test_it_reports_an_unknown_run(run_cli, registered):
     result = run_cli("runs", "inspect", "Rnothing", "--no-wait")
 

@@ -181,17 +181,28 @@ def inspect(ctx: click.Context, run_id: str, no_wait: bool) -> None:
 
 @runs.command()
 @global_options
-@click.argument("run_id")
+@click.argument("reference")
 @click.option("--no-wait", is_flag=True, help="Show the result as it is now.")
 @click.pass_context
-def result(ctx: click.Context, run_id: str, no_wait: bool) -> None:
-    """Print the result of run RUN_ID, once it has finished unless --no-wait.
+def result(ctx: click.Context, reference: str, no_wait: bool) -> None:
+    """Print the result of a run (RUN), of a step's latest attempt (RUN:STEP) or of one
+    execution (RUN:STEP:ATTEMPT), once it has finished unless --no-wait.
 
-    Exits with 1 if the run finished without succeeding.
+    A step's result follows retries and other forwards to the final one. Exits with 1 if it
+    finished without succeeding.
     """
     config = get_config(ctx)
+    parts = reference.split(":")
+    if len(parts) > 3 or not all(parts):
+        raise click.BadParameter(
+            "expected RUN, RUN:STEP or RUN:STEP:ATTEMPT", param_hint="REFERENCE"
+        )
     with connect(config) as client:
-        outcome = client.result(run_id) if no_wait else client.wait_for_result(run_id)
+        if len(parts) == 1:
+            outcome = client.result(reference) if no_wait else client.wait_for_result(reference)
+        else:
+            execution_id = reference if len(parts) == 3 else _latest_attempt(client, reference)
+            outcome = client.wait_for_execution(execution_id, timeout=0 if no_wait else None)
     status, value = outcome["status"], outcome["result"]
     if config.output == "json":
         echo_json(outcome_json(status, value))
@@ -199,6 +210,14 @@ def result(ctx: click.Context, run_id: str, no_wait: bool) -> None:
         click.echo(outcome_text(status, value))
     if status not in UNFINISHED and status != "succeeded":
         ctx.exit(1)
+
+
+def _latest_attempt(client: Client, step_id: str) -> str:
+    snapshot = client.run(step_id.split(":", 1)[0])
+    for step in snapshot["steps"]:
+        if step["id"] == step_id and step["executions"]:
+            return step["executions"][-1]["id"]
+    raise click.ClickException(f"No step {step_id!r}.")
 
 
 @runs.command()
