@@ -196,5 +196,6 @@ def test_text_too_long_for_a_message_is_cut_and_the_run_still_ends(server, telem
     assert result["status"] == "failed", result
     assert result["result"]["error"]["type"] == "builtins.ValueError"
     assert result["result"]["error"]["message"].endswith("(19934464 more characters)")
-    (line,) = [entry["template"] for entry in logs(server, run_id)["logs"]]
-    assert line.endswith("… (19983616 more characters)")
+    printed, logged = [entry["template"] for entry in logs(server, run_id)["logs"]]
+    assert printed.startswith("a") and printed.endswith("… (19983616 more characters)")
+    assert logged.startswith("c") and logged.endswith("… (19983616 more characters)")

@@ -58,6 +58,7 @@ def learn(epochs: int) -> float:
 
 @cf.workflow()
 def rambles(characters: int) -> str:
-    """Prints one line longer than any message may be, then fails with as long a message."""
+    """Prints and logs text longer than any message may be, then fails with as long a message."""
     print("a" * characters)
+    cf.log_info("c" * characters)
     raise ValueError("b" * characters)
