@@ -67,11 +67,12 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Under ASGI each request does its database work in a thread of its own, so a
         # persistent connection would never be reused: every request would open one (a new
-        # PostgreSQL backend process). A pool hands connections from request to request.
+        # PostgreSQL backend process). A pool hands connections from request to request, each
+        # checked as it is handed out (so none is dead after the database restarted).
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": int(env_float("COFLUX_DB_POOL_SIZE", 20)),
