@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+
 from tests.processes import wait_until
 
 
@@ -37,3 +44,37 @@ def test_an_unknown_workspace_is_an_error(run_cli):
     result = run_cli("queue", "-w", "no-such-workspace")
     assert result.exit_code == 1
     assert "no-such-workspace" in result.output
+
+
+def test_on_a_terminal_the_queue_is_kept_up_to_date_until_interrupted(host, client, registered):
+    """Run in a pseudo-terminal: a run submitted while it watches appears, and Ctrl-C ends it."""
+    env = {**os.environ, "COFLUX_HOST": host, "COFLUX_WORKSPACE": registered, "COLUMNS": "120"}
+    for name in ("COFLUX_PROJECT", "COFLUX_TOKEN", "COFLUX_CONFIG", "DATABASE_URL"):
+        env.pop(name, None)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coflux", "queue"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+    )
+    os.close(terminal)
+    seen = b""
+
+    def shown(text: str) -> bool:
+        nonlocal seen
+        while select.select([controller], [], [], 0.1)[0]:
+            seen += os.read(controller, 65536)
+        return text.encode() in seen
+
+    try:
+        wait_until(lambda: shown("Nothing queued or running."), message="the empty queue")
+        run_id = client.submit(registered, "app.flows", "greet", ["world"])["run_id"]
+        wait_until(lambda: shown(f"{run_id}:1:1"), message="the new run in the queue")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(controller)

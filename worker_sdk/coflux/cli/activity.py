@@ -3,21 +3,16 @@ unfinished executions wait for."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from ..client import Client
-from .options import connect, echo_json, get_config, global_options
+from .options import global_options
+from .watching import show
 
-REFRESH_SECONDS = 1.0
 _SESSION_STYLES = {"connected": "green", "draining": "yellow", "disconnected": "red"}
 _QUEUE_STYLES = {"assigned": "green", "waiting": "cyan", "scheduled": "blue", "paused": "yellow"}
 
@@ -34,7 +29,7 @@ def sessions() -> None:
 @click.pass_context
 def list_sessions(ctx: click.Context, watch: bool) -> None:
     """List the workspace's worker sessions: state, load and tags."""
-    _show(ctx, "sessions", lambda client, ws: client.sessions(ws), _sessions_table, watch)
+    show(ctx, "sessions", lambda client, ws: client.sessions(ws), _sessions_table, watch)
 
 
 @click.command()
@@ -45,33 +40,7 @@ def queue(ctx: click.Context, no_watch: bool) -> None:
     """Show the workspace's unfinished executions and what each waits for: assigned (running),
     waiting (for a free worker or its dependencies), scheduled (due later), paused (the
     workspace is), or no session (no connected worker hosts its target with fitting tags)."""
-    _show(ctx, "executions", lambda client, ws: client.queue(ws), _queue_table, not no_watch)
-
-
-def _show(
-    ctx: click.Context,
-    key: str,
-    fetch: Callable[[Client, str], list[dict[str, Any]]],
-    render: Callable[[list[dict[str, Any]]], Table | Text],
-    watch: bool,
-) -> None:
-    config = get_config(ctx)
-    workspace = config.workspace
-    with connect(config) as client:
-        if config.output == "json":
-            echo_json({key: fetch(client, workspace)})
-            return
-        console = Console()
-        if not (watch and console.is_terminal):
-            console.print(render(fetch(client, workspace)))
-            return
-        with Live(render(fetch(client, workspace)), console=console, auto_refresh=False) as live:
-            try:
-                while True:
-                    time.sleep(REFRESH_SECONDS)
-                    live.update(render(fetch(client, workspace)), refresh=True)
-            except KeyboardInterrupt:
-                pass
+    show(ctx, "executions", lambda client, ws: client.queue(ws), _queue_table, not no_watch)
 
 
 def _sessions_table(listed: list[dict[str, Any]]) -> Table | Text:

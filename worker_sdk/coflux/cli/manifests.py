@@ -7,11 +7,13 @@ import sys
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from ..config import Config
 from .options import connect, echo_json, get_config, global_options
+from .watching import show
 
 Manifest = dict[str, list[dict[str, Any]]]
 
@@ -95,13 +97,13 @@ def _signature(workflow: dict[str, Any]) -> str:
 
 @manifests.command()
 @global_options
+@click.option("--watch", is_flag=True, help="Keep the table up to date until interrupted.")
 @click.pass_context
-def inspect(ctx: click.Context) -> None:
+def inspect(ctx: click.Context, watch: bool) -> None:
     """Show the workflows registered in the workspace."""
-    config = get_config(ctx)
-    with connect(config) as client:
-        registered = client.manifests(config.workspace)
-    _show(config, registered, f"No workflows registered in workspace {config.workspace}.")
+    workspace = get_config(ctx).workspace
+    empty = f"No workflows registered in workspace {workspace}."
+    show(ctx, "modules", lambda client, ws: client.manifests(ws), lambda m: _table(m, empty), watch)
 
 
 @manifests.command()
@@ -111,19 +113,19 @@ def inspect(ctx: click.Context) -> None:
 def discover(ctx: click.Context, modules: tuple[str, ...]) -> None:
     """Show the workflows MODULES define, without registering them (nothing is sent)."""
     config = get_config(ctx)
-    _show(config, discover_workflows(_modules(config, modules)), "No workflows found.")
-
-
-def _show(config: Config, manifest: Manifest, empty: str) -> None:
+    found = discover_workflows(_modules(config, modules))
     if config.output == "json":
-        echo_json({"modules": manifest})
-        return
+        echo_json({"modules": found})
+    else:
+        Console().print(_table(found, "No workflows found."))
+
+
+def _table(manifest: Manifest, empty: str) -> RenderableType:
     if not any(manifest.values()):
-        click.echo(empty)
-        return
+        return Text(empty)
     table = Table("module", "workflow", "description")
     for module, workflows in manifest.items():
         for workflow in workflows:
             summary = (workflow.get("instruction") or "").strip().splitlines()
             table.add_row(module, _signature(workflow), summary[0] if summary else "")
-    Console().print(table)
+    return table
