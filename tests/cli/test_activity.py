@@ -59,6 +59,9 @@ def test_on_a_terminal_the_queue_is_kept_up_to_date_until_interrupted(host, clie
         stdout=terminal,
         stderr=terminal,
         env=env,
+        # A background job of a script (as the test command runs pytest) ignores Ctrl-C, and
+        # its children would too; a terminal's foreground process does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(terminal)
     seen = b""
