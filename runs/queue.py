@@ -19,6 +19,7 @@ from django.utils import timezone
 from projects.models import WorkerSession
 from runs.models import Execution, Run, Step
 from runs.orchestration import policies
+from runs.orchestration.records import declared_targets
 from runs.states import UNFINISHED, State
 from workspaces.models import Workspace
 
@@ -34,7 +35,7 @@ def workspace_queue(workspace: Workspace, now: datetime | None = None) -> list[d
         .order_by("created_at", "id")[:LIMIT]
     )
     sessions = [
-        ({(t["module"], t["name"], t["type"]) for t in s.targets}, s.provides, s.accepts)
+        (declared_targets(s.targets) or set(), s.provides, s.accepts)
         for s in WorkerSession.objects.filter(
             workspace=workspace, expired_at=None, connected=True, draining=False
         )
@@ -57,10 +58,10 @@ def workspace_queue(workspace: Workspace, now: datetime | None = None) -> list[d
 
 
 def _run_requires(run_ids: set[str]) -> dict[str, Any]:
-    """Each run's requires: its own, else its root step's option (as the orchestrator has it)."""
+    """Each run's requires, as the orchestrator has them."""
     roots = dict(Step.objects.filter(run_id__in=run_ids, number=1).values_list("run_id", "options"))
     return {
-        run_id: requires if requires is not None else (roots.get(run_id) or {}).get("requires")
+        run_id: policies.run_requires(requires, roots.get(run_id))
         for run_id, requires in Run.objects.filter(id__in=run_ids).values_list("id", "requires")
     }
 
@@ -85,7 +86,7 @@ def _status(
     )
     target = (step.module, step.target, step.target_type)
     hosted = any(
-        target in targets and policies.session_fits(provides, accepts, requires)
+        policies.can_run(targets, provides, accepts, target, requires)
         for targets, provides, accepts in sessions
     )
     return "waiting" if hosted else "no session"

@@ -213,10 +213,8 @@ class Dispatcher:
 
 
 def _fits(session: SessionState, spec: ExecutionSpec) -> bool:
-    return (
-        session.workspace_id == spec.workspace_id
-        and spec.target_key in session.targets
-        and policies.session_fits(session.provides, session.accepts, spec.requires)
+    return session.workspace_id == spec.workspace_id and policies.can_run(
+        session.targets, session.provides, session.accepts, spec.target_key, spec.requires
     )
 
 

@@ -102,7 +102,7 @@ class Orchestrator(Sessions, Messages, Outcomes, Commands, Dispatcher):
                 self.sessions[session.id] = SessionState(
                     id=session.id,
                     workspace_id=session.workspace_id,
-                    targets={(t["module"], t["name"], t["type"]) for t in session.targets},
+                    targets=records.declared_targets(session.targets) or set(),
                     concurrency=session.concurrency,
                     provides=session.provides,
                     accepts=session.accepts,
@@ -156,9 +156,7 @@ class Orchestrator(Sessions, Messages, Outcomes, Commands, Dispatcher):
         )
         for row in rows:
             options = roots.get(row["id"]) or {}
-            requires = row["requires"]
-            if requires is None:
-                requires = options.get("requires") or {}
+            requires = policies.run_requires(row["requires"], options)
             if len(self.runs) >= RECENT:
                 self.runs.pop(next(iter(self.runs)))
             self.runs[row["id"]] = RunInfo(

@@ -46,10 +46,29 @@ def recurs(options: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
     return isinstance(value, Mapping) and value.get("data") is None and not value.get("refs")
 
 
+def run_requires(own: Tags | None, root_options: Mapping[str, Any] | None) -> Tags:
+    """A run's requires: its own (a submission's override, even empty), else its workflow's."""
+    if own is not None:
+        return own
+    return (root_options or {}).get("requires") or {}
+
+
 def effective_requires(run_requires: Tags | None, step_requires: Tags | None) -> dict[str, list]:
     """Run requires overlaid per key by the step's; keys left empty are dropped."""
     merged = {**(run_requires or {}), **(step_requires or {})}
     return {key: list(values) for key, values in merged.items() if values}
+
+
+def can_run(
+    targets: set[tuple[str, str, str]],
+    provides: Tags,
+    accepts: Tags,
+    target: tuple[str, str, str],
+    requires: Tags,
+) -> bool:
+    """Whether a worker hosting ``targets`` (module, name, type), with these tags, may take an
+    execution of ``target`` with these requires."""
+    return target in targets and session_fits(provides, accepts, requires)
 
 
 def session_fits(provides: Tags, accepts: Tags, requires: Tags) -> bool:
