@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .config import batching_setting
-from .limits import MAX_LOG_LINE
+from .limits import MAX_LOG_LINE, noting
 
 DEBUG, STDOUT, INFO, STDERR, WARNING, ERROR = range(6)
 
@@ -144,7 +144,7 @@ class LineCapture(io.TextIOBase):
     def _take(self) -> str:
         line, left_out = self._partial, self._left_out
         self._partial, self._left_out = "", 0
-        return f"{line}… ({left_out} more characters)" if left_out else line
+        return noting(line, left_out)
 
     def _emit(self, line: str) -> None:
         line = line.rstrip("\r")

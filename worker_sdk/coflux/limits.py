@@ -20,9 +20,12 @@ MAX_ERROR_FRAMES = 200
 
 
 def clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+    return noting(text[:limit], max(0, len(text) - limit))
+
+
+def noting(kept: str, left_out: int) -> str:
+    """``kept``, saying how many characters after it were left out (if any were)."""
+    return f"{kept}… ({left_out} more characters)" if left_out else kept
 
 
 def clip_frames(frames: list[Any]) -> list[Any]:
