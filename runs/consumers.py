@@ -9,7 +9,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from coflux import protocol
+from coflux_wire import protocol
 from projects.models import Project
 from runs.orchestration import bus
 from runs.orchestration.runner import ensure_runner

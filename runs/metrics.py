@@ -1,6 +1,6 @@
 """Metrics of executions: storing what workers send, and reading a run's series.
 
-Workers send ``metric`` messages (``coflux.protocol``): definitions of series first recorded
+Workers send ``metric`` messages (``coflux_wire.protocol``): definitions of series first recorded
 since the previous message, then points ``[key, value, at]``. The protocol has checked their
 shapes by the time the orchestrator's tick hands them to ``store_metric_messages``.
 """

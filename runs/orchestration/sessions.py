@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from coflux import protocol
+from coflux_wire import protocol
 from projects.models import WorkerSession
 from runs.orchestration import records
 from runs.orchestration.records import declared_targets, valid_tags

@@ -7,7 +7,7 @@ import json
 import pytest
 from websockets.sync.client import connect
 
-from coflux import protocol
+from coflux_wire import protocol
 
 pytestmark = pytest.mark.e2e
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coflux import protocol
+from coflux_wire import protocol
 from projects.models import Project
 from runs.models import Execution, Run, Step
 from runs.orchestration.orchestrator import Orchestrator

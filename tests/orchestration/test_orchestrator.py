@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from coflux import protocol
+from coflux_wire import protocol
 from projects.models import WorkerSession
 from runs.models import Dependency, Execution, LogMessage, Result, Step
 from runs.orchestration.orchestrator import LeaseLost, Orchestrator

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from coflux import protocol
+from coflux_wire import protocol
 
 
 def heartbeat(n: int) -> dict:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import collections
 
-from coflux import protocol
 from coflux.capture import STDOUT, LineCapture, LogBuffer
 from coflux.limits import MAX_ERROR_FRAMES, MAX_ERROR_MESSAGE, MAX_LOG_LINE
 from coflux.sending import _replace_too_large
 from coflux.tracebacks import error_result
+from coflux_wire import protocol
 
 
 def captured(*writes: str) -> list[str]:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from coflux import protocol
+from coflux_wire import protocol
 
 DEFINITION = {
     "key": "loss",

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from coflux import protocol
 from coflux.zygote import Zygote
+from coflux_wire import protocol
 from tests.sdk.support import Executor, executors, importable_module, started_zygote
 
 FLOWS = """

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from coflux import Execution, protocol
+from coflux import Execution
 from coflux.serialization import deserialize, serialize
 from coflux.worker import Worker
+from coflux_wire import protocol
 from tests.sdk.support import importable_module
 
 REPLY_TIMEOUT = 20

@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.connection import broadcast
 from websockets.protocol import State
 
-from . import protocol
+from coflux_wire import protocol
 
 log = logging.getLogger(__name__)
 

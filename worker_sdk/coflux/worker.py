@@ -38,7 +38,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from . import protocol
+from coflux_wire import protocol
+
 from .config import Config
 from .discovery import DiscoveryError, declarations
 from .pool import ExecutorPool, ExecutorProcess

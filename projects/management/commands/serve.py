@@ -45,8 +45,8 @@ class Command(BaseCommand):
         from daphne.server import Server, twisted_loop
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-        from coflux.protocol import MAX_MESSAGE_BYTES
         from coflux_server.asgi import application
+        from coflux_wire.protocol import MAX_MESSAGE_BYTES
         from runs.orchestration.runner import start_all_runners
 
         self.stdout.write(f"Coflux server listening on http://{host}:{port}/ (project {project})")
