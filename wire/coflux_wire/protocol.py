@@ -37,7 +37,14 @@ Worker → server
     log         captured output and log lines of an execution
     metric      metric definitions and points of an execution (see ``coflux.metrics``)
     heartbeat   the executions the worker is running right now
+    waiting     an execution is blocked waiting for results (or runs again)
     draining    the worker takes no new work
+
+Concurrency counts executions that are actually running: one blocked waiting for results (a
+``waiting`` with ``waiting: true`` until the matching ``false``) does not count, so the work it
+waits for can start on the same worker. ``hello``'s optional ``max_processes`` (0: no cap)
+bounds the executions assigned to the session, blocked or not; without it, the cap is the
+concurrency.
 
 A ``metric`` message carries the definitions of series first recorded since the previous one,
 then points, each ``[key, value, at]`` (finite numbers; ``at`` in seconds)::
@@ -97,6 +104,7 @@ class Hello(TypedDict):
     provides: dict[str, list[str]]
     accepts: dict[str, list[str]]
     targets: list[TargetDeclaration]
+    max_processes: NotRequired[int]
 
 
 class Started(TypedDict):
@@ -153,6 +161,12 @@ class MetricMessage(TypedDict):
 class Heartbeat(TypedDict):
     type: Literal["heartbeat"]
     executions: list[str]
+
+
+class Waiting(TypedDict):
+    type: Literal["waiting"]
+    execution: str
+    waiting: bool
 
 
 class Draining(TypedDict):
@@ -255,6 +269,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "log": {"execution": _STR, "entries": _LIST},
     "metric": {"execution": _STR, "definitions": _LIST, "points": _LIST},
     "heartbeat": {"executions": _LIST},
+    "waiting": {"execution": _STR, "waiting": _BOOL},
     "draining": {},
     "welcome": {"protocol": _INT, "session": _STR, "executions": _LIST},
     "execute": {
@@ -287,6 +302,7 @@ WORKER_MESSAGES = frozenset(
         "log",
         "metric",
         "heartbeat",
+        "waiting",
         "draining",
     }
 )
@@ -314,6 +330,10 @@ def validate(message: Any, allowed: frozenset[str] | None = None) -> dict[str, A
             raise ProtocolError(f"{kind}: field {field!r} must be an integer")
         if not isinstance(value, expected):
             raise ProtocolError(f"{kind}: field {field!r} has the wrong type")
+    if kind == "hello" and "max_processes" in message:
+        cap = message["max_processes"]
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+            raise ProtocolError("hello: 'max_processes' must be a non-negative integer")
     if kind == "result":
         result_type = message["result"].get("type")
         if result_type not in RESULT_TYPES:
