@@ -38,6 +38,8 @@ Worker → server
     metric      metric definitions and points of an execution (see ``coflux.metrics``)
     heartbeat   the executions the worker is running right now
     waiting     an execution is blocked waiting for results (or runs again)
+    declined    an execution ``welcome`` listed that this worker never received (the server
+                died between assigning it and sending ``execute``): queue it again
     draining    the worker takes no new work
 
 Concurrency counts executions that are actually running: one blocked waiting for results (a
@@ -169,6 +171,11 @@ class Waiting(TypedDict):
     waiting: bool
 
 
+class Declined(TypedDict):
+    type: Literal["declined"]
+    execution: str
+
+
 class Draining(TypedDict):
     type: Literal["draining"]
 
@@ -270,6 +277,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "metric": {"execution": _STR, "definitions": _LIST, "points": _LIST},
     "heartbeat": {"executions": _LIST},
     "waiting": {"execution": _STR, "waiting": _BOOL},
+    "declined": {"execution": _STR},
     "draining": {},
     "welcome": {"protocol": _INT, "session": _STR, "executions": _LIST},
     "execute": {
@@ -303,6 +311,7 @@ WORKER_MESSAGES = frozenset(
         "metric",
         "heartbeat",
         "waiting",
+        "declined",
         "draining",
     }
 )
