@@ -58,7 +58,10 @@ then points, each ``[key, value, at]`` (finite numbers; ``at`` in seconds)::
      "points": [["loss", 0.25, 1.5], …]}
 
 Server → worker
-    welcome     reply to ``hello``: the session and the executions still assigned to it
+    welcome     reply to ``hello``: the session and the executions still assigned to it; may
+                come again at any time (the orchestrator restarted or moved): the worker then
+                re-sends the results the server has not acknowledged for the listed executions,
+                forgets the others' results, and declines listed ones it never received
     execute     run this execution
     submitted   reply to ``submit``: the identifiers of the new step and execution
     resolved    a result the receiving execution waits for
