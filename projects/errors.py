@@ -39,6 +39,16 @@ class Code(StrEnum):
     CYCLE = "cycle"
     WORKSPACE_HAS_CHILDREN = "workspace_has_children"
     WORKSPACE_INVALID = "workspace_invalid"
+    # Refusals of worker messages (the protocol's ``error`` replies).
+    SESSION_INVALID = "session_invalid"
+    WORKSPACE_MISMATCH = "workspace_mismatch"
+    WORKSPACE_ARCHIVED = "workspace_archived"
+    INVALID_MESSAGE = "invalid_message"
+    INVALID_SUBMIT = "invalid_submit"
+    INVALID_WAIT = "invalid_wait"
+    UNKNOWN_EXECUTION = "unknown_execution"
+    NOT_READY = "not_ready"
+    VERSION_MISMATCH = "version_mismatch"
     # The server cannot answer now.
     ORCHESTRATOR_UNAVAILABLE = "orchestrator_unavailable"
     INTERNAL_ERROR = "internal_error"
