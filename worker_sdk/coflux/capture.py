@@ -52,7 +52,9 @@ class LogBuffer:
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="coflux-logs", daemon=True)
                 self._thread.start()
-            if len(self._entries) >= self._batch_size:
+            # The thread sleeps while nothing waits: the first entry starts its clock, so that
+            # every entry leaves within ``flush_interval`` however few follow it.
+            if len(self._entries) == 1 or len(self._entries) >= self._batch_size:
                 self._changed.notify()
 
     def flush(self) -> None:
