@@ -40,6 +40,8 @@ class Executor:
         self.pipe = BlockingPipe(sock)
         self.exit_fd = os.pidfd_open(self.pid)
         self.logs: list[list[Any]] = []
+        self.waiting: list[bool] = []
+        """What ``waiting`` messages said, in order (a slow test may see them anywhere)."""
         self.directory = ""
         """Where the next execution will run, as the last ``ready`` said."""
 
@@ -48,12 +50,16 @@ class Executor:
         return self.pipe.recv()
 
     def next(self, kind: str) -> dict[str, Any]:
-        """The next message other than logs, which are collected on the way."""
+        """The next message of ``kind``; logs and ``waiting`` are collected on the way."""
         while True:
             message = self.receive()
             if message["type"] == "log":
                 self.logs.extend(message["entries"])
                 continue
+            if message["type"] == "waiting":
+                self.waiting.append(message["waiting"])
+                if kind != "waiting":
+                    continue
             assert message["type"] == kind, message
             return message
 

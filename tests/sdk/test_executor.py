@@ -303,3 +303,34 @@ def test_a_handle_passed_as_an_argument_is_live(start):
     assert process.next("wait")["reply"] is True
     process.send(resolved(5, target="R0:1:1"))
     assert process.value() == [None, "later", 5]
+
+
+def test_a_wait_for_results_that_lasts_reports_the_execution_blocked_until_it_ends(start):
+    process = start()
+    process.execute("catch", 1)
+    process.next("submit")
+    process.send({"type": "submitted", "ref": "1", "execution": "R1:2:1", "step": "R1:2"})
+    assert process.next("wait")["reply"] is True
+
+    blocked = process.next("waiting")
+    assert blocked == {"type": "waiting", "execution": "R1:1:1", "waiting": True}
+    process.send(resolved(2, target="R1:2:1"))
+    assert process.next("waiting")["waiting"] is False
+    assert process.value() is None
+    assert process.waiting == [True, False]
+
+
+def test_polls_that_end_within_a_moment_report_nothing(start):
+    process = start()
+    process.execute("polls", Execution.reference("R0:1:1", "other", "target"))
+    for _ in range(2):
+        process.next("wait")
+        # A slow answer to a poll's round trip is not blocking on a result.
+        time.sleep(0.2)
+        process.send({"type": "pending", "execution": "R1:1:1", "targets": ["R0:1:1"]})
+    process.next("wait")
+    # result() blocks: only it is reported.
+    assert process.next("waiting")["waiting"] is True
+    process.send(resolved(5, target="R0:1:1"))
+    assert process.value() == [None, "later", 5]
+    assert process.waiting == [True, False]

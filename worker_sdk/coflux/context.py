@@ -13,6 +13,13 @@ to each target is either its ``resolved`` result or ``pending`` (the worker answ
 execution's own children itself), so one round trip tells whether a result exists: that is all
 ``poll`` and a suspense timeout of 0 wait for. ``resolved`` follows later for pending targets.
 
+Blocking. A wait for results that lasts longer than ``BLOCKED_AFTER`` (``result()`` of a
+handle not resolved yet, ``select``, ``poll`` with a timeout) sends ``waiting`` true, and false
+when the execution runs on: the server does not count a blocked execution against its worker's
+concurrency, so the work it waits for can run there. Waits that end sooner (most, and every
+one-round-trip ``poll``) send nothing. While several threads of the execution wait, it counts as
+blocked until the last of them resumes.
+
 Suspending. An execution that suspends (``cf.suspend``, or a wait in ``cf.suspense`` that ran
 out) records its ``suspended`` result here and raises ``Suspend`` to unwind the user's code. The
 executor reports the recorded result whatever the code does with the exception.
@@ -40,6 +47,9 @@ if TYPE_CHECKING:
     from .targets import Target
 
 _current: ExecutionContext | None = None
+
+BLOCKED_AFTER = 0.05
+"""Seconds a wait for results lasts before the execution reports itself blocked."""
 
 suspense_timeout: ContextVar[float | None] = ContextVar("coflux_suspense_timeout", default=None)
 """Seconds a wait may take before the execution suspends; ``None`` (outside ``cf.suspense``)
@@ -81,6 +91,9 @@ class ExecutionContext:
         self._arrivals: dict[str, int] = {}
         """When each result arrived (a sequence number), so that ``select`` knows the first."""
         self._sequence = itertools.count()
+        self._blocked = 0
+        """Threads blocked on results past ``BLOCKED_AFTER``; ``_blocking`` orders the reports."""
+        self._blocking = threading.Lock()
         self._asked: dict[str, int] = {}
         """Waits wanting a reply sent per target; ``_answered`` counts ``pending`` replies."""
         self._answered: dict[str, int] = {}
@@ -228,24 +241,54 @@ class ExecutionContext:
             )
 
         if timeout is None:
-            self._block_until(resolved)
+            self._block_until(resolved, blocking=True)
         else:
             self._block_until(answered)
             remaining = deadline - time.monotonic()
             if remaining > 0:
-                self._block_until(resolved, remaining)
+                self._block_until(resolved, remaining, blocking=True)
         with self._changed:
             done = [target for target in targets if target in self._results]
             return min(done, key=self._arrivals.__getitem__) if done else None
 
-    def _block_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> None:
-        """Wait for a reply; held messages (see ``coflux.outgoing``) are sent first."""
+    def _block_until(
+        self, predicate: Callable[[], bool], timeout: float | None = None, *, blocking: bool = False
+    ) -> None:
+        """Wait for a reply; held messages (see ``coflux.outgoing``) are sent first.
+
+        A ``blocking`` wait (for results, not a round trip) that lasts longer than
+        ``BLOCKED_AFTER`` reports the execution blocked until it ends.
+        """
         with self._changed:
             if predicate():
                 return
         self._outgoing.flush()
+        if not blocking:
+            with self._changed:
+                self._changed.wait_for(predicate, timeout)
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        moment = BLOCKED_AFTER if timeout is None else min(timeout, BLOCKED_AFTER)
         with self._changed:
-            self._changed.wait_for(predicate, timeout)
+            if self._changed.wait_for(predicate, moment):
+                return
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return
+        self._report_blocked(1)
+        try:
+            with self._changed:
+                self._changed.wait_for(predicate, remaining)
+        finally:
+            self._report_blocked(-1)
+
+    def _report_blocked(self, change: int) -> None:
+        """Count a thread in or out of a blocking wait; the first in and last out tell."""
+        with self._blocking:
+            self._blocked += change
+            if self._blocked == (1 if change > 0 else 0):
+                waiting = change > 0
+                self._send({"type": "waiting", "execution": self.execution_id, "waiting": waiting})
 
     def _outcome(self, target_id: str) -> Any:
         with self._changed:
