@@ -143,3 +143,15 @@ def test_it_knows_local_hosts():
     assert is_local_host("localhost")
     assert is_local_host("::1")
     assert not is_local_host("localhost.example.com")
+
+
+def test_max_processes_comes_from_the_environment_or_the_file(tmp_path):
+    write_config(tmp_path / "coflux.toml", "[worker]\nmax_processes = 12\n")
+
+    assert load_config({}, environ={}, cwd=tmp_path).worker.max_processes == 12
+    environ = {"COFLUX_WORKER_MAX_PROCESSES": "0"}
+    # 0 is no cap, not unset.
+    assert load_config({}, environ=environ, cwd=tmp_path).worker.max_processes == 0
+    assert load_config({}, environ={}, cwd=tmp_path / "..").worker.max_processes is None
+    with pytest.raises(ConfigError, match="COFLUX_WORKER_MAX_PROCESSES"):
+        load_config({}, environ={"COFLUX_WORKER_MAX_PROCESSES": "many"}, cwd=tmp_path)

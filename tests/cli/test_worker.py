@@ -63,3 +63,10 @@ def test_it_rejects_malformed_tags(run_cli):
 
 def test_it_rejects_a_negative_concurrency(run_cli):
     assert run_cli("worker", "app", "--concurrency", "-1").exit_code == 2
+
+
+def test_it_rejects_a_negative_max_processes(run_cli):
+    result = run_cli("worker", "app", "--max-processes", "-1")
+
+    assert result.exit_code == 2
+    assert "--max-processes" in result.stderr

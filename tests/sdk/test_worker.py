@@ -105,12 +105,17 @@ def flows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 class FakeServer:
-    """Accepts one worker, welcomes it, and lets a test exchange messages with it."""
+    """Accepts one worker, welcomes it, and lets a test exchange messages with it.
+
+    Like the real server, it considers an execution assigned from its ``execute`` until it
+    acknowledges its result, and lists those in its welcomes.
+    """
 
     def __init__(self) -> None:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.received: list[dict[str, Any]] = []
         self.hellos: list[dict[str, Any]] = []
+        self.assigned: set[str] = set()
         self.connected = asyncio.Event()
         self._websocket: ServerConnection | None = None
 
@@ -118,8 +123,7 @@ class FakeServer:
         hello = protocol.decode(await websocket.recv(), protocol.WORKER_MESSAGES)
         assert hello["type"] == "hello"
         self.hellos.append(hello)
-        welcome = {"type": "welcome", "protocol": protocol.VERSION, "session": "S1"}
-        await websocket.send(json.dumps({**welcome, "executions": []}))
+        await websocket.send(json.dumps(self._welcome()))
         self._websocket = websocket
         self.connected.set()
         async for text in websocket:
@@ -127,9 +131,27 @@ class FakeServer:
                 self.received.append(message)
                 await self.inbox.put(message)
 
+    def _welcome(self, executions: list[str] | None = None) -> dict[str, Any]:
+        listed = sorted(self.assigned) if executions is None else executions
+        return {
+            "type": "welcome",
+            "protocol": protocol.VERSION,
+            "session": "S1",
+            "executions": listed,
+        }
+
     async def send(self, message: dict[str, Any]) -> None:
         assert self._websocket is not None
         await self._websocket.send(json.dumps(message))
+
+    async def welcome(self, executions: list[str] | None = None) -> None:
+        """Welcome the worker again on the live connection, as a restarted orchestrator does;
+        by default listing the executions assigned."""
+        await self.send(self._welcome(executions))
+
+    async def ack(self, execution: str) -> None:
+        self.assigned.discard(execution)
+        await self.send({"type": "ack", "execution": execution})
 
     async def disconnect(self) -> None:
         assert self._websocket is not None
@@ -137,6 +159,7 @@ class FakeServer:
         await self._websocket.close()
 
     async def execute(self, flows: str, execution: str, target: str, *args: Any, **kw: Any) -> None:
+        self.assigned.add(execution)
         await self.send(
             {
                 "type": "execute",
@@ -165,7 +188,7 @@ class FakeServer:
     async def result(self, execution: str) -> dict[str, Any]:
         """The execution's result, acknowledged."""
         message = await self.next("result", execution)
-        await self.send({"type": "ack", "execution": execution})
+        await self.ack(execution)
         return message["result"]
 
     async def value(self, execution: str) -> Any:
@@ -183,8 +206,9 @@ def run_worker(
     *,
     fresh_executors: bool = False,
     accepts: dict[str, list[str]] | None = None,
+    max_processes: int | None = None,
 ) -> None:
-    """Run a worker with one executor process at a time (concurrency 1) through ``scenario``."""
+    """Run a worker of concurrency 1 through ``scenario``."""
 
     async def main() -> None:
         server = FakeServer()
@@ -201,6 +225,7 @@ def run_worker(
                 token=None,
                 fresh_executors=fresh_executors,
                 accepts=accepts,
+                max_processes=max_processes,
             )
             running = asyncio.create_task(worker.run())
             try:
@@ -387,6 +412,8 @@ def test_hello_says_what_the_worker_provides_and_accepts(flows):
             {},
             {"tier": ["batch", "bulk"]},
         )
+        # Four times the concurrency by default.
+        assert hello["max_processes"] == 4
 
     run_worker(flows, scenario, accepts={"tier": ["batch", "bulk"]})
 
@@ -451,3 +478,110 @@ def test_a_suspended_result_is_sent_again_until_acknowledged(flows):
         assert await server.result("R1:1:1") == message["result"]
 
     run_worker(flows, scenario)
+
+
+def test_a_welcome_on_a_live_connection_has_unacknowledged_results_sent_again(flows):
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "sleepy", 0)
+        first = await server.next("result", "R1:1:1")
+        # The orchestrator restarted before storing it, and welcomes the worker again.
+        await server.welcome()
+        assert await server.result("R1:1:1") == first["result"]
+
+    run_worker(flows, scenario)
+
+
+def test_a_welcome_forgets_results_it_does_not_list_and_declines_what_never_came(flows):
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "sleepy", 0)
+        await server.next("result", "R1:1:1")
+        # Stored, but the ack was lost with the orchestrator; it assigned R1:9:1 and died
+        # before sending it.
+        server.assigned = {"R1:9:1"}
+        await server.welcome()
+        declined = await server.next("declined", "R1:9:1")
+        assert declined == {"type": "declined", "execution": "R1:9:1"}
+
+        await server.disconnect()
+        await asyncio.wait_for(server.connected.wait(), REPLY_TIMEOUT)
+        await server.execute(flows, "R1:2:1", "sleepy", 0)
+        await server.value("R1:2:1")
+        results = [m["execution"] for m in server.received if m["type"] == "result"]
+        assert results == ["R1:1:1", "R1:2:1"]
+        # R1:9:1 is declined again on each welcome that lists it.
+        assert [m for m in server.received if m["type"] == "declined"] == [declined] * 2
+
+    run_worker(flows, scenario)
+
+
+def test_heartbeats_list_finished_executions_until_their_results_are_acknowledged(
+    flows, monkeypatch
+):
+    monkeypatch.setattr("coflux.worker.HEARTBEAT_INTERVAL", 0.1)
+
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "sleepy", 0)
+        await server.next("result", "R1:1:1")
+        heartbeat = await server.next("heartbeat", None)
+        assert heartbeat["executions"] == ["R1:1:1"]
+        await server.ack("R1:1:1")
+        for _ in range(50):
+            heartbeat = await server.next("heartbeat", None)
+            if heartbeat["executions"] == []:
+                break
+        assert heartbeat["executions"] == []
+
+    run_worker(flows, scenario)
+
+
+def test_after_a_welcome_a_running_execution_goes_on_with_its_calls_and_waits_sent_again(flows):
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "submits_then_reads", 41)
+        submit = await server.next("submit", None)
+        await server.welcome()
+        again = await server.next("submit", None)
+        assert again == submit
+        await server.send(
+            {"type": "submitted", "ref": submit["ref"], "execution": "R1:2:1", "step": "R1:2"}
+        )
+        wait = await server.next("wait", "R1:1:1")
+        assert wait["reply"] is False
+        # Blocked on its child past a moment: it no longer counts against the concurrency.
+        assert (await server.next("waiting", "R1:1:1"))["waiting"] is True
+
+        await server.welcome()
+        assert (await server.next("waiting", "R1:1:1"))["waiting"] is True
+        wait = await server.next("wait", "R1:1:1")
+        assert (wait["targets"], wait["reply"]) == (["R1:2:1"], True)
+        result = {"type": "value", "value": serialize(41)}
+        await server.send(
+            {"type": "resolved", "execution": "R1:1:1", "target": "R1:2:1", "result": result}
+        )
+        assert (await server.next("waiting", "R1:1:1"))["waiting"] is False
+        assert await server.value("R1:1:1") == 42
+        assert not [m for m in server.received if m["type"] == "declined"]
+
+    run_worker(flows, scenario)
+
+
+def test_a_blocked_execution_makes_room_up_to_max_processes(flows):
+    async def scenario(server: FakeServer) -> None:
+        await server.execute(flows, "R1:1:1", "reads", Execution.reference("R0:1:1", "m", "t"))
+        assert (await server.next("waiting", "R1:1:1"))["waiting"] is True
+        # Concurrency 1, one blocked: another runs beside it, and a third must wait for a
+        # process, since two is the most there may be.
+        await server.execute(flows, "R1:2:1", "sleepy", 0.5)
+        await server.execute(flows, "R1:3:1", "sleepy", 0)
+        await server.next("started", "R1:2:1")
+        await server.value("R1:2:1")
+        await server.value("R1:3:1")
+        kinds = [(m["type"], m.get("execution")) for m in server.received]
+        assert kinds.index(("started", "R1:3:1")) > kinds.index(("result", "R1:2:1"))
+
+        result = {"type": "value", "value": serialize(5)}
+        await server.send(
+            {"type": "resolved", "execution": "R1:1:1", "target": "R0:1:1", "result": result}
+        )
+        assert await server.value("R1:1:1") == 5
+
+    run_worker(flows, scenario, max_processes=2)

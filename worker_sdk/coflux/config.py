@@ -13,6 +13,7 @@ directory if there is one::
     [worker]
     modules = ["app.flows"]      # COFLUX_WORKER_MODULES (comma-separated)
     concurrency = 8              # COFLUX_WORKER_CONCURRENCY
+    max_processes = 32           # COFLUX_WORKER_MAX_PROCESSES: blocked executions too (0: no cap)
     provides = {gpu = ["A100"]}  # COFLUX_WORKER_PROVIDES ("gpu:A100,fast")
     accepts = {tier = ["batch"]} # COFLUX_WORKER_ACCEPTS ("tier:batch")
 
@@ -68,6 +69,8 @@ class ConfigError(Exception):
 class WorkerConfig:
     modules: tuple[str, ...] = ()
     concurrency: int | None = None
+    max_processes: int | None = None
+    """Executions at once, blocked ones included; ``None``: four times the concurrency."""
     provides: dict[str, list[str]] = field(default_factory=dict)
     accepts: dict[str, list[str]] = field(default_factory=dict)
 
@@ -246,6 +249,7 @@ _TOP_LEVEL = {
 _WORKER = {
     "modules": _modules_setting,
     "concurrency": _int_setting,
+    "max_processes": _int_setting,
     "provides": _tags_setting,
     "accepts": _tags_setting,
 }
@@ -457,6 +461,7 @@ def load_config(
     file_worker = from_file["worker"]
     env_modules = environ.get("COFLUX_WORKER_MODULES")
     env_concurrency = environ.get("COFLUX_WORKER_CONCURRENCY")
+    env_max_processes = environ.get("COFLUX_WORKER_MAX_PROCESSES")
     env_provides = environ.get("COFLUX_WORKER_PROVIDES")
     env_accepts = environ.get("COFLUX_WORKER_ACCEPTS")
     worker = WorkerConfig(
@@ -469,6 +474,11 @@ def load_config(
             _int_setting(env_concurrency, "COFLUX_WORKER_CONCURRENCY")
             if env_concurrency
             else file_worker.get("concurrency")
+        ),
+        max_processes=(
+            _int_setting(env_max_processes, "COFLUX_WORKER_MAX_PROCESSES")
+            if env_max_processes
+            else file_worker.get("max_processes")
         ),
         provides=(
             _tags_setting(env_provides, "COFLUX_WORKER_PROVIDES")

@@ -14,7 +14,7 @@ import collections
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -31,14 +31,19 @@ class Sender:
         self._websocket = websocket
         self._socket = _tcp_socket(websocket)
 
-    async def send_all(self, outbox: collections.deque[dict[str, Any]]) -> None:
+    async def send_all(
+        self,
+        outbox: collections.deque[dict[str, Any]],
+        *,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
         """Send every message of ``outbox``, removing each once it is handed to the socket.
 
-        Messages added meanwhile are sent too. Raises if the connection is lost; what was not
-        sent stays in ``outbox``.
+        Messages added meanwhile are sent too, unless ``stop`` says so after a batch. Raises if
+        the connection is lost; what was not sent stays in ``outbox``.
         """
         websocket = self._websocket
-        while outbox:
+        while outbox and not (stop is not None and stop()):
             frames = list(protocol.encode_frames(list(outbox)))
             if _replace_too_large(outbox, frames):
                 continue

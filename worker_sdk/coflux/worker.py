@@ -4,11 +4,24 @@ This process never imports user code (ARCHITECTURE must 6): the zygote process i
 modules, discovers their targets and forks the executor processes that run executions.
 
 What survives a lost connection. Executors keep running while the worker reconnects (backoff
-1→10 s plus jitter), then it says ``hello`` again with its session ID and re-sends what the
-server may have missed: results not yet acknowledged (``ack``), and, per running execution, the
-submits still unanswered and the waits still unresolved. The server dedupes submits by
-parent and ref and keeps the first result. Other messages made while disconnected (``started``,
-logs, cancels) are queued and sent after those.
+1→10 s plus jitter), then it says ``hello`` again with its session ID. What the server may have
+missed is re-sent whenever a ``welcome`` comes: in reply to ``hello``, or at any time on a live
+connection (the server's orchestrator restarted, or moved to another server process, and lost
+what it had not committed). The welcome lists the executions the server still considers
+assigned to this session; the worker then re-sends the results of listed executions not yet
+acknowledged (``ack``) and forgets those of the others (already stored), declines (``declined``)
+listed executions it never received, re-sends per running execution the submits still
+unanswered, the waits still unresolved and whether it is blocked (``waiting``), and keeps
+running what it runs. The server dedupes submits by parent and ref and keeps the first result.
+Other messages made while disconnected (``started``, logs, cancels) are queued and sent after
+those. Heartbeats list running executions and finished ones whose result is not acknowledged
+yet, so that the server never abandons work that is done.
+
+Blocked executions. An execution blocked on results for longer than a moment says so
+(``waiting``, see ``coflux.context``): the server then does not count it against the session's
+concurrency, so the work it waits for can run here, and assigns at most ``max_processes``
+executions in all (by default four times the concurrency), which is how many busy executor
+processes the pool holds at most.
 
 Replies to waits. An executor that asks for a reply gets one for every target, ``resolved`` or
 ``pending`` (see ``coflux.context``). Children's results are pushed to their parent unasked, so
@@ -61,9 +74,16 @@ LINGER = {"started": 0.002, "log": 0.05, "metric": 0.05, "heartbeat": 0.05, "wai
 that wants no reply only records a dependency, so it can wait for the caller's next call.
 """
 MAX_QUEUED_LOGS = 10_000
+PROCESSES_PER_SLOT = 4
+"""Executions at once, blocked ones included, per unit of concurrency by default."""
 FATAL_ERRORS = frozenset(
     {"session_invalid", "project_not_found", "workspace_mismatch", "version_mismatch"}
 )
+
+
+def default_max_processes(concurrency: int) -> int:
+    """Four times the concurrency; no cap (0) when the concurrency is unlimited (0)."""
+    return PROCESSES_PER_SLOT * concurrency if concurrency > 0 else 0
 
 
 def _linger(message: dict[str, Any]) -> float:
@@ -77,13 +97,18 @@ def _linger(message: dict[str, Any]) -> float:
 def _queued_offline(message: dict[str, Any]) -> bool:
     """Messages kept in the outbox across a reconnect; the rest are rebuilt from state.
 
-    Unanswered submits, unresolved waits and unacknowledged results are re-sent from the
-    worker's state after ``hello``; a heartbeat would be stale by then.
+    Unanswered submits, unresolved waits, unacknowledged results, blocked executions and
+    declines are re-sent from the worker's state after each ``welcome``; a heartbeat would be
+    stale by then.
     """
     kind = message["type"]
     return kind in ("started", "log", "metric", "cancel") or (
         kind == "wait" and not message["reply"]
     )
+
+
+def _waiting(execution_id: str, waiting: bool) -> dict[str, Any]:
+    return {"type": "waiting", "execution": execution_id, "waiting": waiting}
 
 
 class WorkerError(Exception):
@@ -105,6 +130,8 @@ class _Execution:
     resolved: set[str] = field(default_factory=set)
     """Executions whose results were passed on to it."""
     timer: asyncio.TimerHandle | None = None
+    blocked: bool = False
+    """Blocked waiting for results: the server does not count it against the concurrency."""
 
 
 def run_worker(
@@ -116,6 +143,7 @@ def run_worker(
     concurrency: int,
     provides: dict[str, list[str]],
     accepts: dict[str, list[str]] | None = None,
+    max_processes: int | None = None,
     session: str | None = None,
     drain_timeout: float = 120.0,
     secure: bool = False,
@@ -128,8 +156,10 @@ def run_worker(
     Modules are imported relative to the current directory, as with ``python -m``.
     ``provides`` and ``accepts`` are routing tags (SPEC §3.2): executions whose requirements
     ``provides`` meets may come here, and only those that require one of the ``accepts`` values
-    of each of its keys. ``concurrency`` 0 means unlimited; ``drain_timeout`` 0 waits for
-    running executions without limit. ``fresh_executors`` runs each execution in a newly forked
+    of each of its keys. ``concurrency`` 0 means unlimited; ``max_processes`` caps the
+    executions at once, blocked ones included (0: no cap; by default four times the
+    concurrency, none if it is unlimited). ``drain_timeout`` 0 waits for running executions
+    without limit. ``fresh_executors`` runs each execution in a newly forked
     process instead of reusing executor processes. ``settings`` (by default those the other
     arguments give) tell executions where blobs and assets go (``[blobs]``).
     """
@@ -140,6 +170,7 @@ def run_worker(
         workspace=workspace,
         modules=modules,
         concurrency=concurrency,
+        max_processes=max_processes,
         provides=provides,
         accepts=accepts or {},
         session=session,
@@ -182,12 +213,16 @@ class Worker:
         fresh_executors: bool = False,
         accepts: dict[str, list[str]] | None = None,
         settings: Config | None = None,
+        max_processes: int | None = None,
     ) -> None:
         self._url = url
         self._settings = settings
         self._workspace = workspace
         self._modules = modules
         self._concurrency = concurrency
+        self._max_processes = (
+            default_max_processes(concurrency) if max_processes is None else max_processes
+        )
         self._provides = provides
         self._accepts = accepts or {}
         self._session = session
@@ -209,6 +244,10 @@ class Worker:
         self._fatal: WorkerError | None = None
         self._pool: ExecutorPool | None = None
         self._welcomed = False
+        self._resync = False
+        """A welcome came on the live connection: the outbox is to be rebuilt (``_write``)."""
+        self._declines: list[str] = []
+        self._blocked: set[str] = set()
         self._shutdown: asyncio.Task[None] | None = None
         self._lingering: asyncio.TimerHandle | None = None
 
@@ -308,6 +347,7 @@ class Worker:
         failures = 0
         while True:
             self._welcomed = False
+            log.info("connecting to %s", self._url)
             try:
                 async with connect(
                     self._url,
@@ -319,6 +359,7 @@ class Worker:
                     compression=None,
                 ) as websocket:
                     await self._converse(websocket)
+                problem = "the server closed the connection"
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 body = exc.response.body.decode("utf-8", "replace") if exc.response.body else ""
@@ -326,11 +367,17 @@ class Worker:
                     raise WorkerError(
                         f"server refused the connection: HTTP {status} {body}"
                     ) from None
-                log.warning("server refused the connection (HTTP %d); retrying", status)
+                problem = f"the server refused the connection (HTTP {status})"
             except (OSError, TimeoutError, WebSocketException, protocol.ProtocolError) as exc:
-                log.warning("connection lost: %s", exc or type(exc).__name__)
+                reason = str(exc) or type(exc).__name__
+                problem = (
+                    f"connection lost: {reason}"
+                    if self._welcomed
+                    else f"cannot reach the server at {self._url}: {reason}"
+                )
             failures = 1 if self._welcomed else failures + 1
             delay = min(10.0, 2.0 ** (failures - 1)) + random.uniform(0, 1)
+            log.warning("%s; connecting again in %.1f s", problem, delay)
             await asyncio.sleep(delay)
 
     async def _converse(self, websocket: ClientConnection) -> None:
@@ -346,14 +393,17 @@ class Worker:
             raise protocol.ProtocolError(f"hello refused: {reply['error']}: {reply['message']}")
         if reply["type"] != "welcome":
             raise protocol.ProtocolError(f"expected welcome, got {reply['type']}")
-        if reply["protocol"] != protocol.VERSION:
-            raise WorkerError(
-                f"server speaks protocol {reply['protocol']}, this worker {protocol.VERSION}"
-            )
+        self._welcome(reply)
         self._welcomed = True
-        self._session = reply["session"]
-        log.info("connected: session %s", self._session)
+        log.info(
+            "connected: session %s in workspace %s, %d targets, concurrency %s",
+            self._session,
+            self._workspace,
+            len(self._targets),
+            self._concurrency or "unlimited",
+        )
         self._connected = websocket
+        self._resync = False
         self._requeue()
         tasks = [
             asyncio.create_task(self._read(websocket)),
@@ -377,18 +427,57 @@ class Worker:
             "workspace": self._workspace,
             "session": self._session,
             "concurrency": self._concurrency,
+            "max_processes": self._max_processes,
             "provides": self._provides,
             "accepts": self._accepts,
             "targets": self._targets,
         }
 
+    def _welcome(self, welcome: dict[str, Any]) -> None:
+        """Take in a welcome: what the server still considers assigned to this session.
+
+        Decided at once, against the state as it is when the welcome arrives: results of
+        executions not listed are forgotten (stored already, or no longer wanted), and listed
+        executions never received are to be declined. The outbox is rebuilt by ``_requeue``.
+        """
+        if welcome["protocol"] != protocol.VERSION:
+            raise WorkerError(
+                f"server speaks protocol {welcome['protocol']}, this worker {protocol.VERSION}"
+            )
+        self._session = welcome["session"]
+        listed = [e for e in welcome["executions"] if isinstance(e, str)]
+        kept = set(listed)
+        forgotten = [e for e in self._results if e not in kept]
+        for execution_id in forgotten:
+            del self._results[execution_id]
+        if forgotten:
+            self._changed.set()
+        self._declines = [e for e in listed if e not in self._executions and e not in self._results]
+        if self._declines:
+            log.info("declining %d executions never received", len(self._declines))
+
+    def _welcome_again(self, welcome: dict[str, Any]) -> None:
+        """A welcome on the live connection: the outbox is rebuilt before the next write."""
+        try:
+            self._welcome(welcome)
+        except WorkerError as exc:
+            self._stop(exc)
+            return
+        log.info("welcomed again: session %s, re-sending what was not acknowledged", self._session)
+        self._resync = True
+        self._flush()
+
     def _requeue(self) -> None:
-        """Rebuild the outbox after (re)connecting: queued messages, then everything re-sent."""
+        """Rebuild the outbox after a welcome: queued messages, then everything re-sent."""
         self._outbox = collections.deque(filter(_queued_offline, self._outbox))
         if self._draining:
             self._outbox.append({"type": "draining"})
+        declines, self._declines = self._declines, []
+        self._outbox.extend({"type": "declined", "execution": e} for e in declines)
         self._outbox.extend(self._results.values())
-        for execution in self._executions.values():
+        for execution_id, execution in self._executions.items():
+            if execution.blocked:
+                self._outbox.append(_waiting(execution_id, True))
             self._outbox.extend(execution.submits.values())
             self._outbox.extend(execution.waits.values())
         self._flush()
@@ -415,13 +504,20 @@ class Worker:
         sender = Sender(websocket)
         while True:
             self._wakeup.clear()
-            await sender.send_all(self._outbox)
+            if self._resync:
+                # Between writes, so that no message is half-way out while the outbox changes.
+                self._resync = False
+                self._requeue()
+            await sender.send_all(self._outbox, stop=lambda: self._resync)
             await self._wakeup.wait()
 
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_INTERVAL)
-            self._send({"type": "heartbeat", "executions": list(self._executions)})
+            # Finished executions whose result is not acknowledged yet are still this worker's:
+            # left out, the server would abandon them.
+            executions = [*self._executions, *self._results]
+            self._send({"type": "heartbeat", "executions": executions})
 
     def _send(self, message: dict[str, Any]) -> None:
         """Queue a message for the server.
@@ -459,6 +555,8 @@ class Worker:
         kind = message["type"]
         if kind == "execute":
             self._execute(message)
+        elif kind == "welcome":
+            self._welcome_again(message)
         elif kind == "submitted":
             self._reply_to_submit(message)
         elif kind == "resolved":
@@ -537,6 +635,9 @@ class Worker:
             self._changed.set()
 
     def _abort(self, execution_id: str) -> None:
+        # A finished execution's result is no longer wanted either.
+        if self._results.pop(execution_id, None) is not None:
+            self._changed.set()
         execution = self._forget(execution_id)
         if execution is not None and execution.process is not None:
             self._require_pool().kill(execution.process)
@@ -550,25 +651,33 @@ class Worker:
     def _pool_send(self, process: ExecutorProcess, message: dict[str, Any]) -> None:
         self._require_pool().send(process, message)
 
+    def _busy(self) -> int:
+        return len(self._executions) - len(self._queue)
+
     def _wanted_idle(self) -> int:
         """Idle processes wanted: one per queued execution, plus some spare ones.
 
-        With a concurrency limit, reused processes are never more than ``concurrency`` in all
-        (more would only sit idle); processes that run one execution each may be ``warm`` more,
-        so that a replacement is ready when one exits.
+        With a concurrency limit, reused processes are never more than the executions the
+        server may assign (``concurrency`` plus those blocked, at most ``max_processes``); more
+        would only sit idle. Processes that run one execution each may be ``warm`` more, so
+        that a replacement is ready when one exits.
         """
         wanted = len(self._queue) + (0 if self._draining else self._warm)
-        if self._concurrency <= 0:
+        limit = self._concurrency + len(self._blocked) if self._concurrency > 0 else None
+        if self._max_processes > 0:
+            limit = self._max_processes if limit is None else min(limit, self._max_processes)
+        if limit is None:
             return wanted
-        busy = len(self._executions) - len(self._queue)
-        limit = self._concurrency + (self._warm if self._fresh_executors else 0)
-        return max(0, min(wanted, limit - busy))
+        limit += self._warm if self._fresh_executors else 0
+        return max(0, min(wanted, limit - self._busy()))
 
     def _dispatch(self) -> None:
         """Hand queued executions to ready processes, then top the pool up."""
         pool = self._require_pool()
         loop = asyncio.get_running_loop()
         while self._queue:
+            if 0 < self._max_processes <= self._busy():
+                break
             process = pool.take()
             if process is None:
                 break
@@ -609,6 +718,8 @@ class Worker:
             self._send(outgoing)
         elif kind == "wait":
             self._wait(execution, {**message, "execution": execution_id})
+        elif kind == "waiting":
+            self._waiting(execution_id, execution, bool(message.get("waiting")))
         elif kind in ("cancel", "log", "metric"):
             self._send({**message, "execution": execution_id})
         elif kind == "result":
@@ -638,6 +749,19 @@ class Worker:
                     self._pool_send(execution.process, {**reply, "targets": pending})
         if message["reply"] or not execution.awaited.issuperset(targets):
             self._send(message)
+
+    def _waiting(self, execution_id: str, execution: _Execution, waiting: bool) -> None:
+        """An execution is blocked on results, or runs again: the server counts it or not."""
+        if execution.blocked == waiting:
+            return
+        execution.blocked = waiting
+        if waiting:
+            self._blocked.add(execution_id)
+        else:
+            self._blocked.discard(execution_id)
+        self._send(_waiting(execution_id, waiting))
+        # A blocked execution makes room for another: have a process ready for it.
+        self._require_pool().fill(self._wanted_idle())
 
     def _executor_exited(self, process: ExecutorProcess) -> None:
         execution_id = process.execution
@@ -674,6 +798,7 @@ class Worker:
             return None
         if execution.timer is not None:
             execution.timer.cancel()
+        self._blocked.discard(execution_id)
         for ref in execution.submits:
             self._refs.pop(ref, None)
         self._changed.set()

@@ -67,6 +67,7 @@ class WorkerOptions:
     workspace: str
     modules: list[str]
     concurrency: int
+    max_processes: int | None
     provides: dict[str, list[str]]
     accepts: dict[str, list[str]]
     session: str | None
@@ -124,6 +125,12 @@ def _serve_reloaded(options: WorkerOptions, config: Config, register: bool) -> N
     help="Executions at once; 0 = no limit [default: CPUs + 4, at most 32].",
 )
 @click.option(
+    "--max-processes",
+    type=click.IntRange(min=0),
+    help="Executions at once counting those blocked waiting for results; 0 = no cap "
+    "[default: 4 × concurrency, no cap if it is unlimited].",
+)
+@click.option(
     "--provides",
     multiple=True,
     metavar="KEY:VALUE,…",
@@ -156,6 +163,7 @@ def worker(
     watch: bool,
     register: bool,
     concurrency: int | None,
+    max_processes: int | None,
     provides: tuple[str, ...],
     accepts: tuple[str, ...],
     session: str | None,
@@ -173,12 +181,15 @@ def worker(
     accepted = _tags(accepts, config.worker.accepts, "--accepts")
     if concurrency is None:
         concurrency = config.worker.concurrency
+    if max_processes is None:
+        max_processes = config.worker.max_processes
     options = WorkerOptions(
         host=config.host,
         project=config.project,
         workspace=config.workspace,
         modules=chosen,
         concurrency=default_concurrency() if concurrency is None else concurrency,
+        max_processes=max_processes,
         provides=provided,
         accepts=accepted,
         session=session,
