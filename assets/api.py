@@ -16,25 +16,15 @@ from rest_framework.response import Response
 
 from assets.blobs import is_key
 from assets.models import Asset
-from coflux_server.api_errors import ApiError
 from coflux_server.api_input import InvalidRequest, is_integer, json_object
 from projects.access import project_by_name
+from projects.errors import Code, DomainError
 from projects.models import Project
 from runs.models import Execution
 
 MAX_ENTRIES = 10_000
 MAX_PATH = 1024
 MAX_NAME = 255
-
-
-class AssetNotFound(ApiError):
-    code = "asset_not_found"
-    status = 404
-
-
-class ExecutionNotFound(ApiError):
-    code = "execution_not_found"
-    status = 404
 
 
 def check_entry_path(path: Any) -> str:
@@ -81,7 +71,7 @@ def check_asset(project: Project, data: Any) -> dict[str, Any]:
             raise InvalidRequest("'execution' must be an execution ID or null.")
         execution = Execution.objects.filter(pk=execution_id, step__run__project=project).first()
         if execution is None:
-            raise ExecutionNotFound(f"No execution {execution_id!r}.")
+            raise DomainError(f"No execution {execution_id!r}.", code=Code.EXECUTION_NOT_FOUND)
     return {"name": name, "execution": execution, "entries": checked}
 
 
@@ -96,5 +86,5 @@ def assets(request: Request, project: str) -> Response:
 def asset_detail(request: Request, project: str, asset_id: str) -> Response:
     asset = Asset.objects.for_project(project_by_name(project), asset_id)
     if asset is None:
-        raise AssetNotFound(f"No asset {asset_id!r}.")
+        raise DomainError(f"No asset {asset_id!r}.", code=Code.ASSET_NOT_FOUND)
     return Response(asset.as_json())

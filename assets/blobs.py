@@ -19,18 +19,16 @@ from pathlib import Path
 
 from django.conf import settings
 
-from coflux_server.api_errors import ApiError
+from projects.errors import Code, DomainError
 
 KEY = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1024 * 1024
 
 
-class InvalidKey(ApiError):
-    code = "invalid_key"
-
-
-class HashMismatch(ApiError):
-    code = "hash_mismatch"
+def invalid_key() -> DomainError:
+    return DomainError(
+        "A blob key is 64 lowercase hexadecimal digits (its SHA-256).", code=Code.INVALID_KEY
+    )
 
 
 def is_key(key: str) -> bool:
@@ -51,12 +49,12 @@ def blob_path(key: str) -> Path | None:
 def store_blob(key: str, read: Callable[[int], bytes]) -> bool:
     """Store the content ``read`` returns in chunks (until ``b""``) as the blob ``key``.
 
-    Returns whether the blob is new. Raises ``InvalidKey`` or ``HashMismatch`` (and then
-    leaves no file behind).
+    Returns whether the blob is new. Refuses a key that is not a key (``invalid_key``) and a
+    body that does not hash to it (``hash_mismatch``), and then leaves no file behind.
     """
     final = blob_path(key)
     if final is None:
-        raise InvalidKey("A blob key is 64 lowercase hexadecimal digits (its SHA-256).")
+        raise invalid_key()
     digest = hashlib.sha256()
     if final.is_file():
         # Already here: the body is still checked, so that a wrong one is always refused.
@@ -87,8 +85,10 @@ def store_blob(key: str, read: Callable[[int], bytes]) -> bool:
 
 def _check(digest: hashlib._Hash, key: str) -> None:
     if digest.hexdigest() != key:
-        raise HashMismatch(
-            "The body's SHA-256 is not the key.", details={"sha256": digest.hexdigest()}
+        raise DomainError(
+            "The body's SHA-256 is not the key.",
+            code=Code.HASH_MISMATCH,
+            details={"sha256": digest.hexdigest()},
         )
 
 

@@ -16,31 +16,25 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 
 from assets.blobs import CHUNK, blob_path, store_blob
-from coflux_server.api_errors import ApiError, error_response
+from coflux_server.api_async import async_api_view
+from coflux_server.api_errors import error_response
+from projects.errors import Code, DomainError
 
 IN_MEMORY = 1024 * 1024
 """Blobs up to this size are read whole; larger ones are streamed."""
 
 
 def _not_found(key: str) -> JsonResponse:
-    return error_response(ApiError(f"No blob {key!r}.", code="not_found", status=404))
+    return error_response(DomainError(f"No blob {key!r}.", code=Code.NOT_FOUND))
 
 
 @csrf_exempt
+@async_api_view(["GET", "HEAD", "PUT"])
 async def blob(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "PUT":
-        try:
-            # Not in the thread the ORM's sync code shares: a large body must not hold it up.
-            await sync_to_async(store_blob, thread_sensitive=False)(key, request.read)
-        except ApiError as error:
-            return error_response(error)
+        # Not in the thread the ORM's sync code shares: a large body must not hold it up.
+        await sync_to_async(store_blob, thread_sensitive=False)(key, request.read)
         return HttpResponse(status=204)
-    if request.method not in ("GET", "HEAD"):
-        response = error_response(
-            ApiError(f"Method {request.method} not allowed.", code="method_not_allowed", status=405)
-        )
-        response["Allow"] = "GET, HEAD, PUT"
-        return response
     path = blob_path(key)
     size = await asyncio.to_thread(_size, path) if path is not None else None
     if path is None or size is None:

@@ -1,8 +1,10 @@
-"""Errors of the REST API and how they are rendered.
+"""How the API reports a failure: JSON ``{"error": <code>, "message": <text>, "details"?: {...}}``.
 
-Every error response is JSON ``{"error": <code>, "message": <text>, "details"?: {...}}``. Domain
-code raises ``ApiError`` (or a subclass naming its code and status); the DRF exception handler
-and the plain async views render it with ``error_response``.
+Domain code raises ``projects.errors.DomainError`` with a ``Code``; ``STATUS`` is the one place a
+code meets its HTTP status. Django's and DRF's own refusals (a 404, a wrong method, a body too
+large, …) are reported under codes of the same enum. Anything else is a bug: it is logged with
+its traceback and answered 500 ``internal_error``, whichever kind of view it escaped from (DRF
+views through ``exception_handler``, plain views through ``coflux_server.api_async``).
 """
 
 from __future__ import annotations
@@ -14,14 +16,45 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 
+from projects.errors import Code, DomainError
+
 logger = logging.getLogger("coflux.api")
 
+STATUS: dict[str, int] = {
+    Code.PROJECT_NOT_FOUND: 404,
+    Code.WORKSPACE_NOT_FOUND: 404,
+    Code.MODULE_NOT_FOUND: 404,
+    Code.TARGET_NOT_FOUND: 404,
+    Code.RUN_NOT_FOUND: 404,
+    Code.STEP_NOT_FOUND: 404,
+    Code.EXECUTION_NOT_FOUND: 404,
+    Code.ASSET_NOT_FOUND: 404,
+    Code.NOT_FOUND: 404,
+    Code.UNAUTHORIZED: 401,
+    Code.FORBIDDEN: 403,
+    Code.METHOD_NOT_ALLOWED: 405,
+    Code.NOT_ACCEPTABLE: 406,
+    Code.ALREADY_EXISTS: 409,
+    Code.WORKSPACE_HAS_CHILDREN: 409,
+    Code.VERSION_MISMATCH: 409,
+    Code.REQUEST_TOO_LARGE: 413,
+    Code.UNSUPPORTED_MEDIA_TYPE: 415,
+    Code.THROTTLED: 429,
+    Code.INTERNAL_ERROR: 500,
+    Code.ORCHESTRATOR_UNAVAILABLE: 503,
+}
+"""The HTTP status of each code that is not 400 (a request the client should not repeat as is)."""
 
-class ApiError(Exception):
-    """An error reported to the API client; subclasses fix ``code`` and ``status``."""
 
-    code = "bad_request"
-    status = 400
+def status_of(code: str) -> int:
+    return STATUS.get(code, 400)
+
+
+class ApiError(DomainError):
+    """What ``runs.orchestration.calls`` raises until it raises ``DomainError``.
+
+    ``status`` is accepted and ignored: ``STATUS`` decides, as for every other error.
+    """
 
     def __init__(
         self,
@@ -31,63 +64,60 @@ class ApiError(Exception):
         status: int | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        if status is not None:
-            self.status = status
-        self.details = details
-
-    def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return body
-
-
-class RequestTooLarge(ApiError):
-    code = "request_too_large"
-    status = 413
+        super().__init__(message, code=code, details=details)  # type: ignore[arg-type]
 
 
 # DRF's own exceptions, by the code we report them under.
-_DRF_CODES: dict[type[exceptions.APIException], str] = {
-    exceptions.ParseError: "invalid_json",
-    exceptions.UnsupportedMediaType: "unsupported_media_type",
-    exceptions.MethodNotAllowed: "method_not_allowed",
-    exceptions.NotAcceptable: "not_acceptable",
-    exceptions.NotFound: "not_found",
-    exceptions.PermissionDenied: "forbidden",
-    exceptions.NotAuthenticated: "unauthorized",
-    exceptions.AuthenticationFailed: "unauthorized",
-    exceptions.Throttled: "throttled",
+_DRF_CODES: dict[type[exceptions.APIException], Code] = {
+    exceptions.ParseError: Code.INVALID_JSON,
+    exceptions.ValidationError: Code.INVALID_REQUEST,
+    exceptions.UnsupportedMediaType: Code.UNSUPPORTED_MEDIA_TYPE,
+    exceptions.MethodNotAllowed: Code.METHOD_NOT_ALLOWED,
+    exceptions.NotAcceptable: Code.NOT_ACCEPTABLE,
+    exceptions.NotFound: Code.NOT_FOUND,
+    exceptions.PermissionDenied: Code.FORBIDDEN,
+    exceptions.NotAuthenticated: Code.UNAUTHORIZED,
+    exceptions.AuthenticationFailed: Code.UNAUTHORIZED,
+    exceptions.Throttled: Code.THROTTLED,
 }
 
 
-def as_api_error(exc: Exception) -> ApiError | None:
-    """The ``ApiError`` an exception is reported as, or None for an unexpected one."""
-    if isinstance(exc, ApiError):
+def as_domain_error(exc: BaseException) -> DomainError | None:
+    """The error an exception is reported as, or None for an unexpected one."""
+    if isinstance(exc, DomainError):
         return exc
     if isinstance(exc, RequestDataTooBig):
-        return RequestTooLarge("The request body is too large.")
+        return DomainError("The request body is too large.", code=Code.REQUEST_TOO_LARGE)
     if isinstance(exc, Http404):
-        return ApiError("Not found.", code="not_found", status=404)
+        return DomainError("Not found.", code=Code.NOT_FOUND)
     if isinstance(exc, PermissionDenied):
-        return ApiError("Permission denied.", code="forbidden", status=403)
+        return DomainError("Permission denied.", code=Code.FORBIDDEN)
     if isinstance(exc, exceptions.APIException):
-        code = next(
-            (code for kind, code in _DRF_CODES.items() if isinstance(exc, kind)),
-            str(exc.default_code),
-        )
+        code = next((code for kind, code in _DRF_CODES.items() if isinstance(exc, kind)), None)
+        if code is None:
+            return None
         detail = exc.detail
         message = str(detail) if not isinstance(detail, list | dict) else "Invalid request."
-        return ApiError(message, code=code, status=exc.status_code)
+        return DomainError(message, code=code)
     return None
 
 
-def error_response(error: ApiError) -> JsonResponse:
-    return JsonResponse(error.as_json(), status=error.status)
+def error_response(error: DomainError) -> JsonResponse:
+    return JsonResponse(error.as_json(), status=status_of(error.code))
+
+
+def unexpected_error_response(exc: BaseException, where: object) -> JsonResponse:
+    """Log ``exc`` with its traceback and answer 500 ``internal_error``."""
+    logger.error("unexpected error in %s", where, exc_info=exc)
+    return error_response(DomainError("Internal server error.", code=Code.INTERNAL_ERROR))
+
+
+def response_for(exc: BaseException, where: object) -> JsonResponse:
+    """The response reporting ``exc``, raised by the view ``where``."""
+    error = as_domain_error(exc)
+    if error is None:
+        return unexpected_error_response(exc, where)
+    return error_response(error)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse:
@@ -96,8 +126,4 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse:
     from rest_framework.views import set_rollback
 
     set_rollback()
-    error = as_api_error(exc)
-    if error is None:
-        logger.exception("unexpected error in %s", context.get("view"), exc_info=exc)
-        error = ApiError("Internal server error.", code="internal_error", status=500)
-    return error_response(error)
+    return response_for(exc, context.get("view"))

@@ -1,16 +1,54 @@
-"""Checking the shape of API request bodies; failures are 400 ``invalid_request``."""
+"""Checking the shape of API request bodies and query values; failures are 400
+``invalid_request``."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection
 from typing import Any
 
-from coflux_server.api_errors import ApiError
+from projects.errors import Code, DomainError
 
 
-class InvalidRequest(ApiError):
-    code = "invalid_request"
+class InvalidRequest(DomainError):
+    code = Code.INVALID_REQUEST
+
+
+MAX_INT64 = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def check_text(value: str, where: str) -> str:
+    """``value`` if the database can store it, else refused naming ``where`` ("the path").
+
+    PostgreSQL refuses NUL in text, and neither database can encode a lone surrogate
+    (``"\\ud800"``, which JSON may escape) in UTF-8: refused on both, before any query.
+    """
+    if "\x00" in value:
+        raise InvalidRequest(f"Text in {where} may not contain the NUL character (U+0000).")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise InvalidRequest(
+                f"Text in {where} must be valid Unicode (it has a lone surrogate)."
+            ) from None
+    return value
+
+
+def query_int(raw: str | None, message: str, maximum: int = MAX_INT64) -> int | None:
+    """``raw`` as a whole number from 0 to ``maximum``, None if absent or empty, else refused
+    with ``message``.
+
+    Only ASCII digits count: ``int`` would also take ``²`` or ``٣``, and the database no number
+    beyond 64 bits.
+    """
+    if raw is None or raw == "":
+        return None
+    if _DIGITS.fullmatch(raw) is None or int(raw) > maximum:
+        raise InvalidRequest(message)
+    return int(raw)
 
 
 def json_object(

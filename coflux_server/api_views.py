@@ -9,7 +9,8 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from coflux_server.api_errors import ApiError, error_response
+from coflux_server.api_errors import error_response
+from projects.errors import Code, DomainError
 
 VERSION = version("coflux-server")
 
@@ -26,5 +27,5 @@ def discover(request: Request) -> Response:
 
 
 def not_found(request: HttpRequest, path: str) -> JsonResponse:
-    error = ApiError(f"No API endpoint at /api/{path}.", code="not_found", status=404)
+    error = DomainError(f"No API endpoint at /api/{path}.", code=Code.NOT_FOUND)
     return error_response(error)

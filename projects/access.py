@@ -1,4 +1,4 @@
-"""Finding what an API request names — project, workspace, run — or failing with the API's errors.
+"""Finding what an API request names — project, workspace — or failing with a ``DomainError``.
 
 Views call these before their one domain call; they are where access checks belong. Workspace
 names are case-insensitive (shared/SPEC.md §1): ``Dev`` finds the workspace ``dev``.
@@ -6,36 +6,19 @@ names are case-insensitive (shared/SPEC.md §1): ``Dev`` finds the workspace ``d
 
 from __future__ import annotations
 
-from coflux_server.api_errors import ApiError
+from projects.errors import Code, DomainError
 from projects.models import Project
 from workspaces.models import Workspace
-from workspaces.names import InvalidWorkspace, check_workspace_name
+from workspaces.names import check_workspace_name
 
-__all__ = [
-    "InvalidWorkspace",
-    "ProjectNotFound",
-    "WorkspaceNotFound",
-    "project_by_name",
-    "workspace_for_read",
-    "workspace_for_write",
-]
-
-
-class ProjectNotFound(ApiError):
-    code = "project_not_found"
-    status = 404
-
-
-class WorkspaceNotFound(ApiError):
-    code = "workspace_not_found"
-    status = 404
+__all__ = ["project_by_name", "workspace_for_read", "workspace_for_write"]
 
 
 def project_by_name(name: str) -> Project:
     try:
         return Project.objects.get(name=name)
     except Project.DoesNotExist:
-        raise ProjectNotFound(f"No project named {name!r}.") from None
+        raise DomainError(f"No project named {name!r}.", code=Code.PROJECT_NOT_FOUND) from None
 
 
 def workspace_for_read(project: Project, name: str, what: str = "workspace") -> Workspace:
@@ -45,7 +28,11 @@ def workspace_for_read(project: Project, name: str, what: str = "workspace") -> 
     """
     found = Workspace.objects.named(project, check_workspace_name(name, f"{what} name"))
     if found is None:
-        raise WorkspaceNotFound(f"No {what} named {name!r}.", details={"workspace": name})
+        raise DomainError(
+            f"No {what} named {name!r}.",
+            code=Code.WORKSPACE_NOT_FOUND,
+            details={"workspace": name},
+        )
     return found
 
 

@@ -34,6 +34,13 @@ class Code(StrEnum):
     INVALID_COMMAND = "invalid_command"
     HASH_MISMATCH = "hash_mismatch"
     REQUEST_TOO_LARGE = "request_too_large"
+    # The request is refused as HTTP: its method, media type or credentials.
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    NOT_ACCEPTABLE = "not_acceptable"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    THROTTLED = "throttled"
     # The request conflicts with the current state.
     ALREADY_EXISTS = "already_exists"
     CYCLE = "cycle"

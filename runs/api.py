@@ -12,9 +12,16 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from coflux_server.api_errors import ApiError, error_response
-from coflux_server.api_input import InvalidRequest, is_integer, is_number, json_object
+from coflux_server.api_async import async_api_view
+from coflux_server.api_input import (
+    InvalidRequest,
+    is_integer,
+    is_number,
+    json_object,
+    query_int,
+)
 from projects.access import project_by_name, workspace_for_read, workspace_for_write
+from projects.errors import Code, DomainError
 from runs.control import cancel_execution, rerun_step
 from runs.logs import await_logs
 from runs.metrics import run_metrics
@@ -171,66 +178,45 @@ def run_detail(request: Request, project: str, run_id: str) -> Response:
     return Response(run_snapshot(run_by_id(project_by_name(project), run_id)))
 
 
+MAX_EPOCH_MS = 253_402_300_799_999
+"""The last millisecond of year 9999, the latest moment Python's datetime holds."""
+
+
 def _parse_cursor(raw: str | None) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidRequest("'after' must be a cursor returned by an earlier request.")
-    return int(raw)
+    return query_int(raw, "'after' must be a cursor returned by an earlier request.")
 
 
 def _parse_from(raw: str | None) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidRequest("'from' must be a time in milliseconds since the epoch.")
-    return int(raw)
+    return query_int(
+        raw, "'from' must be a time in milliseconds since the epoch.", maximum=MAX_EPOCH_MS
+    )
 
 
+@async_api_view(["GET"])
 async def run_log(request: HttpRequest, project: str, run_id: str) -> JsonResponse:
     """A page of the run's log lines: ``?execution=&after=<cursor>&from=<ms>``.
 
     With ``?wait=<seconds>`` a request finding nothing new is held until lines arrive, the run
     finishes or time is up (see ``runs.logs``).
     """
-    if request.method != "GET":
-        return _method_not_allowed(request)
-    try:
-        after = _parse_cursor(request.GET.get("after"))
-        from_ms = _parse_from(request.GET.get("from"))
-        wait = _parse_wait(request.GET.get("wait"))
-        found = await sync_to_async(project_by_name)(project)
-        page = await await_logs(
-            found,
-            run_id,
-            wait=wait,
-            execution=request.GET.get("execution") or None,
-            after=after,
-            from_ms=from_ms,
-        )
-    except ApiError as error:
-        return error_response(error)
+    execution = request.GET.get("execution") or None
+    after = _parse_cursor(request.GET.get("after"))
+    from_ms = _parse_from(request.GET.get("from"))
+    wait = _parse_wait(request.GET.get("wait"))
+    found = await sync_to_async(project_by_name)(project)
+    page = await await_logs(
+        found, run_id, wait=wait, execution=execution, after=after, from_ms=from_ms
+    )
     return JsonResponse(page)
 
 
 @api_view(["GET"])
 def run_metric_series(request: Request, project: str, run_id: str) -> Response:
     """The run's metric definitions and points per execution: ``?execution=&after=<cursor>``."""
-    page = run_metrics(
-        project_by_name(project),
-        run_id,
-        execution=request.query_params.get("execution") or None,
-        after=_parse_cursor(request.query_params.get("after")),
-    )
+    execution = request.query_params.get("execution") or None
+    after = _parse_cursor(request.query_params.get("after"))
+    page = run_metrics(project_by_name(project), run_id, execution=execution, after=after)
     return Response(page)
-
-
-def _method_not_allowed(request: HttpRequest) -> JsonResponse:
-    response = error_response(
-        ApiError(f"Method {request.method} not allowed.", code="method_not_allowed", status=405)
-    )
-    response["Allow"] = "GET"
-    return response
 
 
 def _parse_wait(raw: str | None) -> float:
@@ -241,25 +227,16 @@ def _parse_wait(raw: str | None) -> float:
     except ValueError:
         wait = math.nan
     if not math.isfinite(wait) or wait < 0:
-        raise ApiError(
+        raise DomainError(
             f"'wait' must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}.",
-            code="invalid_wait",
+            code=Code.INVALID_WAIT,
         )
     return min(wait, MAX_WAIT_SECONDS)
 
 
+@async_api_view(["GET"])
 async def run_result(request: HttpRequest, project: str, run_id: str) -> JsonResponse:
     """The run's outcome; with ``?wait=<seconds>`` held until the run finishes or time is up."""
-    if request.method != "GET":
-        response = error_response(
-            ApiError(f"Method {request.method} not allowed.", code="method_not_allowed", status=405)
-        )
-        response["Allow"] = "GET"
-        return response
-    try:
-        wait = _parse_wait(request.GET.get("wait"))
-        found = await sync_to_async(project_by_name)(project)
-        outcome = await await_outcome(found, run_id, wait)
-    except ApiError as error:
-        return error_response(error)
-    return JsonResponse(outcome)
+    wait = _parse_wait(request.GET.get("wait"))
+    found = await sync_to_async(project_by_name)(project)
+    return JsonResponse(await await_outcome(found, run_id, wait))

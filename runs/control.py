@@ -8,27 +8,14 @@ API never reaches another project's runs, and the reply is returned as the API s
 
 from __future__ import annotations
 
-import re
 from typing import TypedDict
 
-from coflux_server.api_errors import ApiError
+from projects.errors import Code, DomainError
 from projects.models import Project
+from runs.identifiers import is_execution_id, is_step_id
 from runs.models import Execution, Step
 from runs.orchestration.calls import call_orchestrator
 from workspaces.models import Workspace
-
-_EXECUTION_ID = re.compile(r"^[A-Za-z0-9]+:[1-9][0-9]{0,8}:[1-9][0-9]{0,8}$")
-_STEP_ID = re.compile(r"^[A-Za-z0-9]+:[1-9][0-9]{0,8}$")
-
-
-class ExecutionNotFound(ApiError):
-    code = "execution_not_found"
-    status = 404
-
-
-class StepNotFound(ApiError):
-    code = "step_not_found"
-    status = 404
 
 
 class Rerun(TypedDict):
@@ -43,12 +30,14 @@ def cancel_execution(project: Project, execution_id: str) -> list[str]:
 
     Returns the IDs of the executions that were cancelled: none if it had already finished.
     """
-    found = _EXECUTION_ID.match(execution_id) and (
+    found = is_execution_id(execution_id) and (
         Execution.objects.filter(pk=execution_id, step__run__project=project).exists()
     )
     if not found:
-        raise ExecutionNotFound(
-            f"No execution {execution_id!r}.", details={"execution": execution_id}
+        raise DomainError(
+            f"No execution {execution_id!r}.",
+            code=Code.EXECUTION_NOT_FOUND,
+            details={"execution": execution_id},
         )
     reply = call_orchestrator(project.pk, {"type": "cancel", "execution": execution_id})
     return [str(cancelled) for cancelled in reply.get("cancelled", [])]
@@ -63,11 +52,13 @@ def rerun_step(project: Project, step_id: str, workspace: Workspace | None = Non
     """
     step = (
         Step.objects.filter(pk=step_id, run__project=project).only("id", "run_id").first()
-        if _STEP_ID.match(step_id)
+        if is_step_id(step_id)
         else None
     )
     if step is None:
-        raise StepNotFound(f"No step {step_id!r}.", details={"step": step_id})
+        raise DomainError(
+            f"No step {step_id!r}.", code=Code.STEP_NOT_FOUND, details={"step": step_id}
+        )
     command = {
         "type": "rerun",
         "step": step.id,

@@ -17,8 +17,9 @@ from typing import Any
 
 from coflux_server.database import releasing
 from projects.models import Project
-from runs.models import LogMessage, Run
-from runs.snapshots import UNFINISHED_STATUSES, RunNotFound, run_outcome
+from runs.identifiers import is_execution_id
+from runs.models import LogMessage
+from runs.snapshots import UNFINISHED_STATUSES, check_run, run_outcome
 
 PAGE_SIZE = 1000
 MAX_WAIT_SECONDS = 60.0
@@ -40,13 +41,12 @@ def run_logs(
     ``execution`` keeps only one execution's lines, ``from_ms`` only lines logged at or after
     that time (epoch milliseconds).
     """
-    if not Run.objects.filter(project=project, pk=run_id).exists():
-        raise RunNotFound(f"No run {run_id!r}.")
+    check_run(project, run_id)
     # Read before the lines: a run that had finished then has sent all its lines already.
     finished = run_outcome(project, run_id)["status"] not in UNFINISHED_STATUSES
     lines = LogMessage.objects.filter(execution__step__run_id=run_id).order_by("id")
     if execution:
-        lines = lines.filter(execution_id=execution)
+        lines = lines.filter(execution_id=execution) if is_execution_id(execution) else lines.none()
     if after is not None:
         lines = lines.filter(id__gt=after)
     if from_ms is not None:

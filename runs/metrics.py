@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from projects.models import Project
-from runs.models import Execution, MetricDefinition, MetricPoint, Run
-from runs.snapshots import RunNotFound
+from runs.identifiers import is_execution_id
+from runs.models import Execution, MetricDefinition, MetricPoint
+from runs.snapshots import check_run
 
 MAX_POINTS_PER_MESSAGE = 10_000
 PAGE_SIZE = 10_000
@@ -60,11 +61,12 @@ def run_metrics(
     Every execution with a definition is listed, with all its definitions; ``points`` has those
     after the cursor (up to ``PAGE_SIZE``), in the order they arrived.
     """
-    if not Run.objects.filter(project=project, pk=run_id).exists():
-        raise RunNotFound(f"No run {run_id!r}.")
+    check_run(project, run_id)
     executions = Execution.objects.filter(step__run_id=run_id)
     if execution:
-        executions = executions.filter(pk=execution)
+        executions = (
+            executions.filter(pk=execution) if is_execution_id(execution) else executions.none()
+        )
     definitions = MetricDefinition.objects.filter(execution__in=executions).order_by(
         "execution_id", "id"
     )

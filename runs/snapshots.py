@@ -18,11 +18,12 @@ from typing import Any, TypedDict
 
 from channels.layers import get_channel_layer
 
-from coflux_server.api_errors import ApiError
 from coflux_server.database import releasing
+from projects.errors import Code, DomainError
 from projects.models import Project
+from runs.identifiers import is_run_id
 from runs.models import Execution, Result, Run, Step
-from runs.orchestration.bus import run_group
+from runs.orchestration.events import run_group
 from runs.states import RESULT_STATE, RUN_STATUS, UNFINISHED, State
 from workspaces.models import Workspace
 
@@ -31,9 +32,14 @@ MAX_WAIT_SECONDS = 60.0
 RECHECK_SECONDS = 2.0
 
 
-class RunNotFound(ApiError):
-    code = "run_not_found"
-    status = 404
+def run_not_found(run_id: str) -> DomainError:
+    return DomainError(f"No run {run_id!r}.", code=Code.RUN_NOT_FOUND)
+
+
+def check_run(project: Project, run_id: str) -> None:
+    """Refuse (``run_not_found``) unless the project has a run ``run_id``."""
+    if not is_run_id(run_id) or not Run.objects.filter(project=project, pk=run_id).exists():
+        raise run_not_found(run_id)
 
 
 def _result_of(execution: Execution) -> Result | None:
@@ -90,10 +96,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 def run_by_id(project: Project, run_id: str) -> Run:
     """The project's run with everything its snapshot shows."""
+    if not is_run_id(run_id):
+        raise run_not_found(run_id)
     try:
         return Run.objects.with_steps().get(project=project, pk=run_id)
     except Run.DoesNotExist:
-        raise RunNotFound(f"No run {run_id!r}.") from None
+        raise run_not_found(run_id) from None
 
 
 def run_snapshot(run: Run) -> dict[str, Any]:
@@ -260,9 +268,9 @@ def _execution_snapshot(execution: Execution, resolution: _Resolution) -> dict[s
 
 def run_outcome(project: Project, run_id: str) -> dict[str, Any]:
     """``{"run_id", "status", "result"}`` of the run, in one query."""
-    latest = Execution.objects.latest_root(project, run_id)
+    latest = Execution.objects.latest_root(project, run_id) if is_run_id(run_id) else None
     if latest is None:
-        raise RunNotFound(f"No run {run_id!r}.")
+        raise run_not_found(run_id)
     return {"run_id": run_id, "status": run_status(latest), "result": _result_message(latest)}
 
 
@@ -272,6 +280,8 @@ async def await_outcome(project: Project, run_id: str, timeout: float) -> dict[s
     The orchestrator announces a run's end on the run's group after committing it; the
     database is still read again every few seconds in case an announcement went missing.
     """
+    if not is_run_id(run_id):
+        raise run_not_found(run_id)
     deadline = time.monotonic() + min(timeout, MAX_WAIT_SECONDS)
     layer = get_channel_layer()
     channel = await layer.new_channel()

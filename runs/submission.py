@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from coflux_server.api_errors import ApiError
-from runs.identifiers import new_run_id
-from runs.models import Execution, Run, Step
+from projects.errors import Code, DomainError
+from runs.creation import create_run
+from runs.models import Execution
+from runs.orchestration import policies
 from runs.orchestration.wake import wake_after_commit
-from runs.states import State
 from workspaces.models import Target, Workspace
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -20,13 +20,8 @@ OVERRIDABLE_OPTIONS = frozenset({"delay_ms", "retries", "requires", "memo"})
 """Options of a workflow that a submission may replace for its run's root step."""
 
 
-class TargetNotFound(ApiError):
-    code = "target_not_found"
-    status = 404
-
-
-class InvalidArguments(ApiError):
-    code = "invalid_arguments"
+class InvalidArguments(DomainError):
+    code = Code.INVALID_ARGUMENTS
 
 
 def find_workflow(workspace: Workspace, module: str, target: str) -> Target:
@@ -43,9 +38,10 @@ def find_workflow(workspace: Workspace, module: str, target: str) -> Target:
         .first()
     )
     if found is None:
-        raise TargetNotFound(
+        raise DomainError(
             f"No workflow {target!r} registered in module {module!r} "
             f"of workspace {workspace.name!r}.",
+            code=Code.TARGET_NOT_FOUND,
             details={"module": module, "target": target},
         )
     return found
@@ -113,44 +109,16 @@ def submit_run(
             existing = find_idempotent_submission(workspace, idempotency_key)
             if existing is not None:
                 return existing
-        run = _create_run(workspace, idempotency_key, now)
-        step = Step.objects.create(
-            id=f"{run.id}:1",
-            run=run,
-            number=1,
+        execution = create_run(
+            project_id=workspace.project_id,
+            workspace_id=workspace.pk,
             module=module,
             target=target,
-            target_type=Target.Kind.WORKFLOW,
             arguments=arguments,
             options=options,
-            created_at=now,
-        )
-        delay_ms = options.get("delay_ms") or 0
-        execution = Execution.objects.create(
-            id=f"{step.id}:1",
-            step=step,
-            attempt=1,
-            workspace=workspace,
-            state=State.QUEUED,
-            created_at=now,
-            execute_after=now + timedelta(milliseconds=delay_ms) if delay_ms else None,
+            now=now,
+            due=policies.due_at(now, options.get("delay_ms")),
+            idempotency_key=idempotency_key,
         )
         wake_after_commit(workspace.project_id)
     return execution
-
-
-def _create_run(workspace: Workspace, idempotency_key: str, now: datetime) -> Run:
-    while True:
-        run_id = new_run_id(lambda candidate: Run.objects.filter(pk=candidate).exists())
-        try:
-            with transaction.atomic():
-                return Run.objects.create(
-                    id=run_id,
-                    project_id=workspace.project_id,
-                    workspace=workspace,
-                    idempotency_key=idempotency_key,
-                    created_at=now,
-                )
-        except IntegrityError:
-            # Another submission took the identifier since it was checked: draw again.
-            continue

@@ -16,28 +16,13 @@ from typing import Final, TypedDict
 
 from django.db import IntegrityError, transaction
 
-from coflux_server.api_errors import ApiError
 from projects.access import workspace_for_read
+from projects.errors import Code, DomainError
 from projects.models import Project
 from runs.orchestration.calls import call_orchestrator
 from runs.orchestration.wake import wake_after_commit
 from workspaces.models import Workspace
 from workspaces.names import check_workspace_name
-
-
-class WorkspaceExists(ApiError):
-    code = "already_exists"
-    status = 409
-
-
-class WorkspaceCycle(ApiError):
-    code = "cycle"
-    status = 400
-
-
-class WorkspaceHasChildren(ApiError):
-    code = "workspace_has_children"
-    status = 409
 
 
 class WorkspaceInfo(TypedDict):
@@ -73,14 +58,15 @@ def _check_name_free(project: Project, name: str, renaming: Workspace | None = N
         taken = taken.exclude(pk=renaming.pk)
     existing = taken.first()
     if existing is not None:
-        raise WorkspaceExists(
+        raise DomainError(
             f"A workspace named {existing.name!r} already exists.",
+            code=Code.ALREADY_EXISTS,
             details={"workspace": existing.name},
         )
 
 
 def check_no_cycle(workspace: Workspace, base: Workspace) -> None:
-    """Raise ``WorkspaceCycle`` if basing ``workspace`` on ``base`` would close a loop."""
+    """Refuse (``cycle``) if basing ``workspace`` on ``base`` would close a loop."""
     chain = [base]
     node = base
     while node.pk != workspace.pk:
@@ -91,14 +77,16 @@ def check_no_cycle(workspace: Workspace, base: Workspace) -> None:
             return
         chain.append(node)
     if len(chain) == 1:
-        raise WorkspaceCycle(
+        raise DomainError(
             f"Workspace {workspace.name!r} cannot be its own base.",
+            code=Code.CYCLE,
             details={"cycle": [workspace.name, workspace.name]},
         )
     path = [workspace.name, *(w.name for w in chain)]
-    raise WorkspaceCycle(
+    raise DomainError(
         f"Workspace {workspace.name!r} cannot be based on {base.name!r}, which is itself "
         f"based on {workspace.name!r}: that would make a cycle ({' → '.join(path)}).",
+        code=Code.CYCLE,
         details={"cycle": path},
     )
 
@@ -193,16 +181,17 @@ class Archived(WorkspaceInfo):
 
 
 def check_archivable(workspace: Workspace) -> None:
-    """Raise ``WorkspaceHasChildren`` if live workspaces are based on ``workspace``."""
+    """Refuse (``workspace_has_children``) if live workspaces are based on ``workspace``."""
     children = sorted(
         Workspace.objects.live(workspace.project)
         .filter(base=workspace)
         .values_list("name", flat=True)
     )
     if children:
-        raise WorkspaceHasChildren(
+        raise DomainError(
             f"Workspace {workspace.name!r} cannot be archived while workspaces are based on "
             f"it: {', '.join(children)}. Archive or re-base them first.",
+            code=Code.WORKSPACE_HAS_CHILDREN,
             details={"workspace": workspace.name, "children": children},
         )
 
@@ -222,9 +211,11 @@ def archive_workspace(workspace: Workspace) -> Archived:
         reply = call_orchestrator(
             workspace.project_id, {"type": "archive", "workspace": workspace.name}
         )
-    except ApiError as exc:
-        if exc.code == WorkspaceHasChildren.code:
-            raise WorkspaceHasChildren(exc.message, details={"workspace": workspace.name}) from None
+    except DomainError as exc:
+        if exc.code == Code.WORKSPACE_HAS_CHILDREN:
+            raise DomainError(
+                exc.message, code=exc.code, details={"workspace": workspace.name}
+            ) from None
         raise
     workspace.refresh_from_db()
     return {

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from coflux_server.api_errors import ApiError
+from projects.errors import DomainError
 from runs.orchestration.wake import wake_after_commit
 from workspaces.actions import archive_workspace, check_no_cycle, set_workspace_state
 from workspaces.models import Module, Target, Workspace
@@ -22,7 +22,7 @@ class WorkspaceForm(forms.ModelForm):
     def clean_name(self) -> str:
         try:
             return check_workspace_name(self.cleaned_data["name"]).lower()
-        except ApiError as exc:
+        except DomainError as exc:
             raise forms.ValidationError(exc.message) from None
 
     def clean(self) -> dict:
@@ -34,7 +34,7 @@ class WorkspaceForm(forms.ModelForm):
             elif self.instance.pk is not None:
                 try:
                     check_no_cycle(self.instance, base)
-                except ApiError as exc:
+                except DomainError as exc:
                     self.add_error("base", exc.message)
         return cleaned
 
@@ -78,7 +78,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
         for workspace in selected:
             try:
                 archived = archive_workspace(workspace)
-            except ApiError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"{workspace.name}: {exc.message}", messages.ERROR)
                 continue
             self.message_user(

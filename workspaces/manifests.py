@@ -19,17 +19,12 @@ from typing import Any, TypedDict
 from django.db import transaction
 from django.utils import timezone
 
-from coflux_server.api_errors import ApiError
+from projects.errors import Code, DomainError
 from workspaces.models import Module, Target, Workspace
 
 
-class InvalidManifest(ApiError):
-    code = "invalid_manifest"
-
-
-class ModuleNotFound(ApiError):
-    code = "module_not_found"
-    status = 404
+class InvalidManifest(DomainError):
+    code = Code.INVALID_MANIFEST
 
 
 class Parameter(TypedDict):
@@ -173,8 +168,9 @@ def archive_module(workspace: Workspace, name: str) -> Module:
         Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
         module = Module.objects.filter(workspace=workspace, name=name).first()
         if module is None:
-            raise ModuleNotFound(
+            raise DomainError(
                 f"No module {name!r} registered in workspace {workspace.name!r}.",
+                code=Code.MODULE_NOT_FOUND,
                 details={"module": name, "workspace": workspace.name},
             )
         if not module.archived:

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import re
 
-from coflux_server.api_errors import ApiError
+from projects.errors import Code, DomainError
 
 WORKSPACE_NAME = re.compile(r"^[a-z0-9_-]+(/[a-z0-9_-]+)*$", re.IGNORECASE)
-
-
-class InvalidWorkspace(ApiError):
-    code = "invalid_workspace"
-    status = 400
 
 
 def is_valid_workspace_name(name: str) -> bool:
@@ -23,10 +18,12 @@ def is_valid_workspace_name(name: str) -> bool:
 
 
 def check_workspace_name(name: object, what: str = "workspace name") -> str:
-    """``name`` if it is a valid workspace name, else ``InvalidWorkspace`` naming ``what``."""
+    """``name`` if it is a valid workspace name, else an ``invalid_workspace`` error naming
+    ``what``."""
     if not isinstance(name, str) or not is_valid_workspace_name(name):
-        raise InvalidWorkspace(
+        raise DomainError(
             f"Invalid {what} {name!r}: use letters, digits, '_' and '-', "
-            "in segments separated by '/' (at most 200 characters)."
+            "in segments separated by '/' (at most 200 characters).",
+            code=Code.INVALID_WORKSPACE,
         )
     return name

@@ -14,7 +14,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from coflux_server.api_errors import ApiError
+from projects.errors import Code, DomainError
 from tests.sample_targets import GREET
 from workspaces import actions
 from workspaces.manifests import parse_manifests, register_manifests
@@ -98,7 +98,7 @@ def test_it_refuses_a_workspace_with_live_children(api, orchestrator, workspace,
 
 def test_it_reports_the_orchestrators_refusal_as_a_conflict(api, orchestrator, project):
     make(project, "dev")
-    orchestrator.reply = ApiError("A child appeared.", code="workspace_has_children")
+    orchestrator.reply = DomainError("A child appeared.", code=Code.WORKSPACE_HAS_CHILDREN)
 
     response = api.post(f"{URL}/dev/archive")
 

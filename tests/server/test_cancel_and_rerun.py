@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from coflux_server.api_errors import ApiError
+from projects.errors import Code, DomainError
 from projects.models import Project
 from runs import control
 from runs.orchestration.calls import OrchestratorUnavailable
@@ -156,7 +156,7 @@ def test_it_reruns_a_step_in_a_named_workspace(api, orchestrator, run_id, regist
 
 def test_it_passes_on_the_orchestrators_refusal(api, orchestrator, run_id, project):
     Workspace.objects.create(project=project, name="elsewhere")
-    orchestrator.reply = ApiError("Not a descendant.", code="workspace_invalid")
+    orchestrator.reply = DomainError("Not a descendant.", code=Code.WORKSPACE_INVALID)
 
     response = api.post(f"{PROJECT}/steps/{run_id}:1/rerun", {"workspace": "elsewhere"})
 

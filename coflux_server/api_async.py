@@ -1,0 +1,47 @@
+"""Plain async views of the API (those that wait, and the blob store), with DRF's error handling.
+
+DRF's ``api_view`` runs views in a thread, which a view that waits for a run or streams a body
+should not hold. ``async_api_view`` gives such a view what DRF gives the others: a 405 for
+other methods, and every failure reported as JSON by ``coflux_server.api_errors`` (unexpected
+ones logged with their traceback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from functools import wraps
+from typing import Concatenate, ParamSpec
+
+from django.http import HttpRequest, HttpResponseBase
+
+from coflux_server.api_errors import error_response, response_for
+from projects.errors import Code, DomainError
+
+P = ParamSpec("P")
+AsyncView = Callable[Concatenate[HttpRequest, P], Awaitable[HttpResponseBase]]
+
+
+def async_api_view(methods: Collection[str]) -> Callable[[AsyncView[P]], AsyncView[P]]:
+    """Answer only ``methods`` (405 with ``Allow`` otherwise) and report failures as JSON."""
+    allowed = ", ".join(methods)
+
+    def decorate(view: AsyncView[P]) -> AsyncView[P]:
+        @wraps(view)
+        async def wrapper(
+            request: HttpRequest, *args: P.args, **kwargs: P.kwargs
+        ) -> HttpResponseBase:
+            if request.method not in methods:
+                error = DomainError(
+                    f"Method {request.method} not allowed.", code=Code.METHOD_NOT_ALLOWED
+                )
+                response = error_response(error)
+                response["Allow"] = allowed
+                return response
+            try:
+                return await view(request, *args, **kwargs)
+            except Exception as exc:
+                return response_for(exc, view.__qualname__)
+
+        return wrapper
+
+    return decorate
