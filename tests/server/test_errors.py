@@ -6,6 +6,11 @@ import json
 
 import pytest
 
+from assets import views as assets_views
+from coflux_server.api_errors import status_of
+from projects.errors import Code
+from runs import api as runs_api
+
 pytestmark = pytest.mark.django_db
 
 
@@ -79,3 +84,64 @@ def test_it_reports_an_unknown_project(client, db):
         "error": "project_not_found",
         "message": "No project named 'nowhere'.",
     }
+
+
+# --- one table from codes to statuses -------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", list(Code))
+def test_every_code_has_a_status_and_what_is_not_found_is_404(code):
+    status = status_of(code)
+
+    assert 400 <= status < 600
+    assert (status == 404) == code.endswith("not_found")
+
+
+# --- unexpected errors are logged and answered 500 ------------------------------------------
+
+
+def boom(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+async def aboom(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+def assert_internal_error(response, caplog) -> None:
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal_error", "message": "Internal server error."}
+    logged = [r for r in caplog.records if r.name == "coflux.api" and r.exc_info]
+    assert len(logged) == 1
+    assert "RuntimeError: boom" in caplog.text
+
+
+def test_it_logs_an_unexpected_error_in_a_drf_view(api, project, monkeypatch, caplog, settings):
+    settings.DEBUG = False
+    monkeypatch.setattr(runs_api, "run_by_id", boom)
+
+    response = api.get("/api/projects/default/runs/Rbcdfgh")
+
+    assert_internal_error(response, caplog)
+
+
+@pytest.mark.parametrize("endpoint", ["result", "logs"])
+def test_it_logs_an_unexpected_error_in_a_waiting_view(
+    api, project, monkeypatch, caplog, settings, endpoint
+):
+    settings.DEBUG = False
+    monkeypatch.setattr(runs_api, "await_outcome", aboom)
+    monkeypatch.setattr(runs_api, "await_logs", aboom)
+
+    response = api.get(f"/api/projects/default/runs/Rbcdfgh/{endpoint}")
+
+    assert_internal_error(response, caplog)
+
+
+def test_it_logs_an_unexpected_error_in_the_blob_view(client, monkeypatch, caplog, settings):
+    settings.DEBUG = False
+    monkeypatch.setattr(assets_views, "store_blob", boom)
+
+    response = client.generic("PUT", "/blobs/" + "0" * 64, b"x")
+
+    assert_internal_error(response, caplog)
