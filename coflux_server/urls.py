@@ -8,4 +8,5 @@ urlpatterns = [
     path("api/", include("coflux_server.api_urls")),
     # Any text after blobs/ reaches the view, which answers invalid keys itself (400/404).
     re_path(r"^blobs/(?P<key>.*)$", assets_views.blob),
+    path("", include("runs.studio.urls")),
 ]

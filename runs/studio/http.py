@@ -1,0 +1,67 @@
+"""What every Studio view needs: the project, the logged-in user's rights, finding a workspace,
+and rendering either the whole page or, for an htmx request, the partial it asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from projects.models import Project
+from projects.permissions import Action, may
+from workspaces.models import Workspace
+
+P = ParamSpec("P")
+
+
+def studio_project() -> Project:
+    """The project this server's Studio shows (``COFLUX_PROJECT``)."""
+    return Project.objects.ensure(settings.COFLUX_PROJECT)
+
+
+def require(request: HttpRequest, action: Action, workspace: Workspace | None = None) -> None:
+    """Refuse (403) unless the user may do ``action`` in ``workspace``."""
+    if not may(request.user, action, workspace):
+        raise PermissionDenied(f"You may not {action} here.")
+
+
+def workspace_or_404(project: Project, name: str) -> Workspace:
+    """The live workspace of that name (any case), with its base."""
+    found = Workspace.objects.live(project).filter(name__iexact=name).select_related("base").first()
+    if found is None:
+        raise Http404(f"No workspace named {name!r}.")
+    return found
+
+
+def studio_view(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
+    """A Studio page: a logged-in user is required (others go to the login page)."""
+    return wraps(view)(login_required(view))
+
+
+def is_partial(request: HttpRequest) -> bool:
+    """Whether htmx asks for a part of the page (a swap), rather than a whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    chrome: Callable[[], dict[str, Any]],
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The full page with its chrome, or ``partial`` alone when htmx asks for it (the chrome,
+    which costs queries, is then not built). Partials are template files that the page
+    includes, so that the two never drift apart."""
+    if partial is not None and is_partial(request):
+        return render(request, partial, context, status=status)
+    return render(request, template, {**chrome(), **context}, status=status)

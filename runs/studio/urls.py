@@ -1,0 +1,43 @@
+"""Studio's routes, mounted at the root (``coflux_server.urls``).
+
+Workspace names may contain ``/``: ``<path:workspace>`` takes all of them, and each page's path
+ends in something a name cannot be confused with (the overview's trailing ``/``, a fixed word
+before a module or a target, which contain no ``/``).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from runs.studio import views_module, views_workers, views_workflow, views_workspace
+
+app_name = "studio"
+
+WORKSPACE = "w/<path:workspace>"
+
+urlpatterns = [
+    path("", views_workspace.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="studio/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("workspaces/new", views_workspace.create, name="create_workspace"),
+    path(f"{WORKSPACE}/", views_workspace.overview, name="overview"),
+    path(f"{WORKSPACE}/goto", views_workspace.goto, name="goto"),
+    path(f"{WORKSPACE}/pause", views_workspace.pause, name="pause"),
+    path(f"{WORKSPACE}/resume", views_workspace.resume, name="resume"),
+    path(f"{WORKSPACE}/archive", views_workspace.archive, name="archive"),
+    path(
+        f"{WORKSPACE}/workflows/<str:module>/<str:target>",
+        views_workflow.workflow,
+        name="workflow",
+    ),
+    path(f"{WORKSPACE}/modules/<str:module>", views_module.module, name="module"),
+    path(f"{WORKSPACE}/workers", views_workers.workers, name="workers"),
+    path(f"{WORKSPACE}/queue", views_workers.queue, name="queue"),
+]

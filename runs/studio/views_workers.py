@@ -1,0 +1,44 @@
+"""The workers page (the workspace's sessions) and the queue page (why each execution waits)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from projects.permissions import Action
+from runs.studio.context import chrome, live_url
+from runs.studio.http import render_page, require, studio_project, studio_view, workspace_or_404
+from runs.studio.queries import worker_sessions
+from runs.studio.waiting import explain_queue
+
+
+@require_GET
+@studio_view
+def workers(request: HttpRequest, workspace: str) -> HttpResponse:
+    project = studio_project()
+    space = workspace_or_404(project, workspace)
+    require(request, Action.VIEW, space)
+    live = live_url(workspace=space, page="workers")
+    return render_page(
+        request,
+        "studio/workers.html",
+        {"sessions": worker_sessions(space)},
+        chrome=lambda: chrome(request, space, live=live, project=project),
+        partial="studio/workers/_sessions.html",
+    )
+
+
+@require_GET
+@studio_view
+def queue(request: HttpRequest, workspace: str) -> HttpResponse:
+    project = studio_project()
+    space = workspace_or_404(project, workspace)
+    require(request, Action.VIEW, space)
+    live = live_url(workspace=space, page="queue")
+    return render_page(
+        request,
+        "studio/queue.html",
+        {"entries": explain_queue(space)},
+        chrome=lambda: chrome(request, space, live=live, project=project),
+        partial="studio/queue/_entries.html",
+    )
