@@ -75,19 +75,21 @@ Server → worker
 from __future__ import annotations
 
 import json
-import math
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, NotRequired, TypedDict
+
+import orjson
+
+from . import validation
+from .validation import ProtocolError
+from .values import MAX_INT, MIN_INT
 
 VERSION = 3
 """Bumped on any incompatible change; ``hello`` carries it and the server refuses others."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """The largest frame either side accepts."""
-
-
-class ProtocolError(ValueError):
-    """A message that does not follow this protocol."""
 
 
 class TargetDeclaration(TypedDict):
@@ -322,16 +324,19 @@ SERVER_MESSAGES = frozenset(
     {"welcome", "execute", "submitted", "resolved", "pending", "ack", "abort", "error"}
 )
 
-RESULT_TYPES = frozenset({"value", "error", "abandoned", "cancelled", "timeout", "suspended"})
-
 
 def validate(message: Any, allowed: frozenset[str] | None = None) -> dict[str, Any]:
-    """Check a decoded message's type and fields; raise ``ProtocolError`` saying what is wrong."""
+    """Check a decoded message; raise ``ProtocolError`` saying what is wrong.
+
+    Every message needs its type's fields with the JSON types ``FIELDS`` gives. A worker's
+    messages are checked through (``coflux_wire.validation``): one that passes can be applied
+    and stored as it is.
+    """
     if not isinstance(message, dict):
         raise ProtocolError("a message must be a JSON object")
     kind = message.get("type")
     if not isinstance(kind, str) or kind not in FIELDS:
-        raise ProtocolError(f"unknown message type: {kind!r}")
+        raise ProtocolError(f"unknown message type: {_shown(kind)}")
     if allowed is not None and kind not in allowed:
         raise ProtocolError(f"message type {kind!r} is not accepted here")
     for field, expected in FIELDS[kind].items():
@@ -342,81 +347,23 @@ def validate(message: Any, allowed: frozenset[str] | None = None) -> dict[str, A
             raise ProtocolError(f"{kind}: field {field!r} must be an integer")
         if not isinstance(value, expected):
             raise ProtocolError(f"{kind}: field {field!r} has the wrong type")
-    if kind == "hello" and "max_processes" in message:
-        cap = message["max_processes"]
-        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
-            raise ProtocolError("hello: 'max_processes' must be a non-negative integer")
-    if kind == "result":
-        result_type = message["result"].get("type")
-        if result_type not in RESULT_TYPES:
-            raise ProtocolError(f"result: unknown result type {result_type!r}")
-    if kind in ("wait", "cancel", "pending") and not all(
-        isinstance(t, str) for t in message["targets"]
-    ):
-        raise ProtocolError(f"{kind}: targets must be execution identifiers")
-    if kind == "result" and message["result"]["type"] == "suspended":
-        _check_suspended(message["result"])
-    if kind == "metric":
-        _check_metric(message)
+    if kind in WORKER_MESSAGES:
+        try:
+            validation.check_json(message)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{kind}: {exc}", exc.code) from None
+        validation.WORKER_CHECKS[kind](message)
+    elif kind == "pending" and not all(isinstance(t, str) for t in message["targets"]):
+        raise ProtocolError("pending: targets must be execution identifiers")
     return message
 
 
-def _check_suspended(result: dict[str, Any]) -> None:
-    after = result.get("after")
-    if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
-        raise ProtocolError("result: 'after' of a suspension must be epoch milliseconds or null")
-    dependencies = result.get("dependencies", [])
-    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
-        raise ProtocolError("result: 'dependencies' of a suspension must be execution identifiers")
-
-
-MAX_METRIC_KEY = 200
-_GROUP_FIELDS = {"name": _STR, "units": _OPT_STR, "lower": None, "upper": None}
-_SCALE_FIELDS = {**_GROUP_FIELDS, "name": _OPT_STR, "progress": _BOOL}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_key(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_METRIC_KEY
-
-
-def _check_axis(axis: Any, fields: dict[str, Any], what: str) -> None:
-    if axis is None:
-        return
-    if not isinstance(axis, dict) or set(axis) != set(fields):
-        raise ProtocolError(f"metric: a {what} is null or an object with {sorted(fields)}")
-    for field, expected in fields.items():
-        value = axis[field]
-        valid = (
-            (value is None or _is_number(value))
-            if expected is None
-            else (isinstance(value, expected))
-        )
-        if not valid or (field == "name" and value == ""):
-            raise ProtocolError(f"metric: {what} field {field!r} has the wrong type")
-
-
-def _check_metric(message: dict[str, Any]) -> None:
-    for definition in message["definitions"]:
-        if not isinstance(definition, dict) or not _is_key(definition.get("key")):
-            raise ProtocolError(f"metric: a definition needs a key of 1 to {MAX_METRIC_KEY} chars")
-        _check_axis(definition.get("group"), _GROUP_FIELDS, "group")
-        _check_axis(definition.get("scale"), _SCALE_FIELDS, "scale")
-        throttle = definition.get("throttle")
-        if throttle is not None and not (_is_number(throttle) and throttle > 0):
-            raise ProtocolError("metric: throttle must be a positive number or null")
-    for point in message["points"]:
-        if not (
-            isinstance(point, list)
-            and len(point) == 3
-            and _is_key(point[0])
-            and _is_number(point[1])
-            and _is_number(point[2])
-        ):
-            raise ProtocolError("metric: a point is [key, value, at] with finite numbers")
+def _shown(value: Any) -> str:
+    """A value from a message, short enough to quote in an error reply."""
+    if not isinstance(value, str | int | float | bool | None):
+        return type(value).__name__
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def decode(text: str | bytes, allowed: frozenset[str] | None = None) -> dict[str, Any]:
@@ -438,28 +385,59 @@ def _parse(text: str | bytes) -> Any:
     if len(text) > MAX_MESSAGE_BYTES:
         raise ProtocolError(f"message larger than {MAX_MESSAGE_BYTES} bytes")
     try:
-        return json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise ProtocolError(f"invalid JSON: {exc}") from None
+    long_digits = _LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS
+    if long_digits.search(text):
+        _refuse_long_integers(text if isinstance(text, str) else text.decode())
+    return parsed
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+_STRING_OR_INTEGER = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(?<![\d.eE+-])(-?\d+)(?![\d.eE])')
+
+
+def _refuse_long_integers(text: str) -> None:
+    """orjson reads an integer beyond 64 bits as the nearest float, changing it silently:
+    refuse such integers instead. Only frames with a run of 19 digits come here, and only the
+    integers of 19 digits or more in them (outside strings) are read."""
+    for match in _STRING_OR_INTEGER.finditer(text):
+        digits = match.group(1)
+        if digits is None or len(digits) < 19:
+            continue
+        if len(digits.lstrip("-")) > 19 or not MIN_INT <= int(digits) <= MAX_INT:
+            raise ProtocolError("integers must fit in signed 64 bits")
+
+
+_FALLBACK = json.JSONEncoder(separators=(",", ":"))
+
+
+def _dumps(message: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(message)
+    except TypeError:
+        # What orjson refuses and the json module writes: integers beyond 64 bits, keys that
+        # are not strings, more than 254 levels (values stored before the boundary refused
+        # them, or plain JSON submitted through the API).
+        return _FALLBACK.encode(message).encode()
 
 
 def encode(message: dict[str, Any]) -> str:
-    return _ENCODER.encode(message)
+    return _dumps(message).decode()
 
 
 def encode_frames(messages: Iterable[dict[str, Any]]) -> Iterator[tuple[str, int]]:
-    """Pack messages into as few frames as fit ``MAX_MESSAGE_BYTES``, in order.
+    """Pack messages into as few frames as fit ``MAX_MESSAGE_BYTES`` (in UTF-8), in order.
 
     Yields each frame with the number of messages it holds. A message too large for a frame
     of its own still gets one (the receiver refuses it, and says so).
     """
-    parts: list[str] = []
+    parts: list[bytes] = []
     size = 0
     for message in messages:
-        part = _ENCODER.encode(message)
+        part = _dumps(message)
         if parts and size + len(part) + 1 > MAX_MESSAGE_BYTES:
             yield _frame(parts), len(parts)
             parts, size = [], 0
@@ -469,5 +447,5 @@ def encode_frames(messages: Iterable[dict[str, Any]]) -> Iterator[tuple[str, int
         yield _frame(parts), len(parts)
 
 
-def _frame(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else f"[{','.join(parts)}]"
+def _frame(parts: list[bytes]) -> str:
+    return (parts[0] if len(parts) == 1 else b"[" + b",".join(parts) + b"]").decode()
