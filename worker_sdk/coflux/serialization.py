@@ -12,7 +12,14 @@ plain JSON lists, strings, numbers, booleans and null stand for themselves::
     {"type": "duration", "value": seconds}
     {"type": "decimal" | "uuid", "value": str}
     {"type": "float", "value": "nan" | "inf" | "-inf"}  floats JSON cannot hold
+    {"type": "int", "value": "…"}                       integers beyond signed 64 bits
+    {"type": "str", "chunks": ["a", 0, "b"]}            text with NUL or lone surrogates
     {"type": "ref", "index": i}                         points into ``refs``
+
+The kinds plain JSON has (and the ``dict``, ``float``, ``int`` and ``str`` wrappers) are encoded
+by ``coflux_wire.values``, which the server uses too: a plain JSON value submitted through the
+API is the same value, with the same cache keys, as when a task passes it. Inline data nests at
+most ``MAX_DATA_DEPTH`` levels; deeper data is kept as a blob, like large data.
 
 References are what is not JSON. Each decodes to a live object::
 
@@ -45,6 +52,8 @@ import uuid
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from coflux_wire.values import MAX_DATA_DEPTH, SCALAR_WRAPPERS, DataEncoder, decode_scalar, depth
+
 from . import blobs as _blobs
 from .execution import Execution
 
@@ -64,7 +73,11 @@ def serialize(value: Any, *, blobs: Blobs | None = None) -> dict[str, Any]:
         threshold = blobs.threshold if blobs is not None else _blobs.threshold()
         if not _surely_within(data, threshold):
             text = _compact(data)
-            if threshold == 0 or len(text) > threshold:
+            if (
+                threshold == 0
+                or len(text) > threshold
+                or depth(data, MAX_DATA_DEPTH) > MAX_DATA_DEPTH
+            ):
                 key = encoder.blobs().put(text)
                 return {"type": "blob", "key": key, "size": len(text), "refs": encoder.refs}
     return {"type": "inline", "format": "json", "data": data, "refs": encoder.refs}
@@ -150,7 +163,7 @@ def _is_data_frame(value: Any) -> bool:
     return pandas is not None and type(value) is pandas.DataFrame
 
 
-class _Encoder:
+class _Encoder(DataEncoder):
     def __init__(self, blobs: Blobs | None, *, plain: bool = False) -> None:
         self._blobs = blobs
         self._plain = plain
@@ -183,22 +196,13 @@ class _Encoder:
             }
         )
 
-    def encode(self, value: Any) -> Any:
+    def encode_other(self, value: Any) -> Any:
         kind = type(value)
-        if kind in _PLAIN:
-            return value
-        if kind is float:
-            if math.isfinite(value):
-                return value
-            return {"type": "float", "value": "nan" if math.isnan(value) else str(value)}
-        if kind is list:
-            return [self.encode(item) for item in value]
-        if kind is dict or kind is OrderedDict:
-            keys = list(value) if kind is OrderedDict else _sorted_by_repr(value)
+        if kind is OrderedDict:
             items: list[Any] = []
-            for key in keys:
+            for key, item in value.items():
                 items.append(self.encode(key))
-                items.append(self.encode(value[key]))
+                items.append(self.encode(item))
             return {"type": "dict", "items": items}
         if kind is tuple:
             return {"type": "tuple", "items": [self.encode(item) for item in value]}
@@ -344,8 +348,8 @@ def _decode(data: Any, refs: list[Any]) -> Any:
         import base64
 
         return base64.b64decode(data["value"])
-    if kind == "float":
-        return float(data["value"])
+    if kind in SCALAR_WRAPPERS:
+        return decode_scalar(data)
     if kind == "ref":
         return refs[data["index"]]
     raise ValueError(f"unknown value wrapper {kind!r}")

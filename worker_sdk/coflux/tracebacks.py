@@ -6,8 +6,10 @@ import os
 import traceback
 from typing import Any
 
+from coflux_wire.validation import MAX_NAME
+
 from .errors import ExecutionError
-from .limits import MAX_ERROR_MESSAGE, clip, clip_frames
+from .limits import MAX_ERROR_MESSAGE, clean, clip, clip_frames
 
 _SDK_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -18,7 +20,12 @@ def qualified_name(cls: type) -> str:
 
 def _frames(exc: BaseException) -> list[dict[str, Any]]:
     return [
-        {"file": frame.filename, "line": frame.lineno, "name": frame.name, "code": frame.line}
+        {
+            "file": clean(frame.filename),
+            "line": frame.lineno,
+            "name": clean(frame.name),
+            "code": None if frame.line is None else clean(frame.line),
+        }
         for frame in traceback.extract_tb(exc.__traceback__)
         if not os.path.abspath(frame.filename).startswith(_SDK_DIR)
     ]
@@ -40,7 +47,9 @@ def error_result(exc: BaseException, retryable: bool | None = None) -> dict[str,
     return {
         "type": "error",
         "error": {
-            "type": error_type,
+            # A type name too long for the server is cut: it then names no importable class,
+            # and a dependent sees a plain ExecutionError.
+            "type": clean(error_type)[:MAX_NAME],
             "message": clip(message, MAX_ERROR_MESSAGE),
             "frames": clip_frames(frames),
             "retryable": retryable,
