@@ -1,4 +1,9 @@
-"""The worker websocket: decode, check, and hand each message to the project's orchestrator."""
+"""The worker websocket: decode, check, and hand each message to the project's orchestrator.
+
+This is the protocol boundary: ``protocol.messages_of`` and ``protocol.validate`` decide, once,
+whether a message is valid. An invalid one is answered with an ``error`` to its sender alone
+and never reaches the orchestrator, so no message can fail a tick.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ logger = logging.getLogger("coflux.worker")
 
 CLOSE_PROJECT_NOT_FOUND = 4004
 CLOSE_VERSION_MISMATCH = 4009
+_MAX_ECHOED = 200
+"""Longest ``ref`` or ``execution`` of an invalid message that its error reply repeats."""
 
 
 @database_sync_to_async
@@ -70,7 +77,7 @@ class WorkerConsumer(AsyncWebsocketConsumer):
             try:
                 message = protocol.validate(item, protocol.WORKER_MESSAGES)
             except protocol.ProtocolError as exc:
-                await self._refuse(exc)
+                await self._refuse(exc, item)
                 continue
             if message["type"] == "hello":
                 await self._hello(message)
@@ -87,9 +94,18 @@ class WorkerConsumer(AsyncWebsocketConsumer):
                     },
                 )
 
-    async def _refuse(self, exc: protocol.ProtocolError) -> None:
+    async def _refuse(self, exc: protocol.ProtocolError, item: Any = None) -> None:
+        """Answer an invalid message, naming the call (``ref``) or the execution it was about,
+        so that the worker can tell the execution instead of waiting for a reply."""
         logger.warning("invalid message from %s: %s", self.session_id or "a worker", exc)
-        await self._send_error("invalid_message", str(exc))
+        about: dict[str, str] = {}
+        if isinstance(item, dict):
+            about = {
+                field: item[field]
+                for field in ("ref", "execution")
+                if isinstance(item.get(field), str) and len(item[field]) <= _MAX_ECHOED
+            }
+        await self._send_error(exc.code, str(exc), **about)
 
     async def _hello(self, hello: dict[str, Any]) -> None:
         if hello["protocol"] != protocol.VERSION:
@@ -134,7 +150,6 @@ class WorkerConsumer(AsyncWebsocketConsumer):
         """Messages from an orchestrator in another process, over the channel layer."""
         await self.deliver(event["messages"])
 
-    async def _send_error(self, code: str, message: str) -> None:
-        await self.send(
-            text_data=protocol.encode({"type": "error", "error": code, "message": message})
-        )
+    async def _send_error(self, code: str, message: str, **about: str) -> None:
+        error = {"type": "error", "error": code, "message": message, **about}
+        await self.send(text_data=protocol.encode(error))

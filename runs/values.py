@@ -1,38 +1,25 @@
-"""Converting plain JSON (from the CLI, the API, Studio forms) to the value format of the wire.
+"""Values in the wire format on the server: made from plain JSON, and described for people.
 
-The format is ``coflux.serialization``'s: an inline value whose data is JSON in which objects
-are written as ``{"type": "dict", "items": [k1, v1, k2, v2, ...]}`` (keys sorted by ``repr``,
-as the SDK sorts them, so that equal dicts give equal cache keys) and lists stay lists.
+Plain JSON from the CLI, the API or Studio's forms becomes a value through
+``coflux_wire.values.from_plain_json``, the same code the SDK encodes with, so that equal values
+give equal cache keys whoever sent them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from coflux_wire.values import from_plain_json
 
-def from_plain_json(value: Any) -> dict[str, Any]:
-    """The inline wire value holding the plain JSON value ``value``."""
-    return {"type": "inline", "format": "json", "data": _encode(value), "refs": []}
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, dict):
-        items: list[Any] = []
-        for key, item in sorted(value.items(), key=lambda pair: repr(pair[0])):
-            items += [key, _encode(item)]
-        return {"type": "dict", "items": items}
-    if isinstance(value, list):
-        return [_encode(item) for item in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise TypeError(f"not a JSON value: {type(value).__name__}")
+__all__ = ["describe", "from_plain_json"]
 
 
 def describe(value: Any) -> Any:
     """A wire value as plain JSON for people to read, without fetching or decoding anything.
 
     Inline data becomes the JSON it stands for (dicts with string keys objects, other dicts
-    lists of pairs, tuples and sets lists, dates and numbers their text); a value kept as a blob
+    lists of pairs, tuples and sets lists, dates, numbers beyond JSON and decimals their text,
+    strings holding NUL or lone surrogates with U+FFFD for those); a value kept as a blob
     is ``{"blob": key, "size": n}``; references are ``{"execution": id}``, ``{"asset": id,
     "name", "count", "size"}`` and, for fragments, ``{"fragment": format, "key", "size"}``
     plus the pickled ``type`` or the pydantic ``model``. The server never unpickles anything.
@@ -81,4 +68,8 @@ def _describe(data: Any, refs: list[Any]) -> Any:
     if kind == "ref":
         index = data.get("index")
         return refs[index] if isinstance(index, int) and 0 <= index < len(refs) else None
+    if kind == "str":
+        # NUL and lone surrogates shown as U+FFFD: a page or a terminal could not take them.
+        chunks = data.get("chunks") or []
+        return "".join(c if isinstance(c, str) else "\ufffd" for c in chunks)
     return data.get("value")
