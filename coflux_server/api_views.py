@@ -1,10 +1,12 @@
-"""Server-wide API views: discovery, and JSON 404s for paths the API does not know."""
+"""Server-wide API views: discovery, JSON 404s for paths the API does not know, and JSON 500s
+for what escapes a view."""
 
 from __future__ import annotations
 
 from importlib.metadata import version
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,3 +31,12 @@ def discover(request: Request) -> Response:
 def not_found(request: HttpRequest, path: str) -> JsonResponse:
     error = DomainError(f"No API endpoint at /api/{path}.", code=Code.NOT_FOUND)
     return error_response(error)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler, for a failure outside a view's own handling (in rendering, in a
+    middleware); Django has logged it on ``django.request``. JSON for the API and the blob
+    store, Django's page elsewhere."""
+    if request.path.startswith(("/api/", "/blobs/")):
+        return error_response(DomainError("Internal server error.", code=Code.INTERNAL_ERROR))
+    return defaults.server_error(request)

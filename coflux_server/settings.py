@@ -163,5 +163,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
         "coflux": {"handlers": ["console"], "level": env_str("COFLUX_LOG_LEVEL", "INFO")},
+        # Failures that escape a view's own handling: with DEBUG off Django only mails them.
+        "django.request": {"handlers": ["console"], "level": "ERROR"},
     },
 }

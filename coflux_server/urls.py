@@ -3,6 +3,8 @@ from django.urls import include, path, re_path
 
 from assets import views as assets_views
 
+handler500 = "coflux_server.api_views.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("coflux_server.api_urls")),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+from collections.abc import Iterator
 
 import pytest
+from django.test import Client
 
 from assets import views as assets_views
 from coflux_server.api_errors import status_of
@@ -145,3 +149,30 @@ def test_it_logs_an_unexpected_error_in_the_blob_view(client, monkeypatch, caplo
     response = client.generic("PUT", "/blobs/" + "0" * 64, b"x")
 
     assert_internal_error(response, caplog)
+
+
+@pytest.fixture
+def request_log() -> Iterator[io.StringIO]:
+    """What the server's console shows of ``django.request``."""
+    (console,) = logging.getLogger("django.request").handlers
+    shown = io.StringIO()
+    previous = console.setStream(shown)
+    try:
+        yield shown
+    finally:
+        console.setStream(previous)
+
+
+def test_a_failure_after_the_view_is_logged_and_answered_500_in_json(
+    project, monkeypatch, request_log, settings
+):
+    settings.DEBUG = False
+    monkeypatch.setattr(runs_api, "run_by_id", lambda project, run_id: None)
+    # What the view returns cannot be rendered: the failure comes after it has returned.
+    monkeypatch.setattr(runs_api, "run_snapshot", lambda run: {"value": object()})
+
+    response = Client(raise_request_exception=False).get("/api/projects/default/runs/Rbcdfgh")
+
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal_error", "message": "Internal server error."}
+    assert "TypeError: Object of type object is not JSON serializable" in request_log.getvalue()
