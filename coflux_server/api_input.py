@@ -8,6 +8,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
+from coflux_wire.values import MAX_INT, is_safe_text
 from projects.errors import Code, DomainError
 
 
@@ -15,7 +16,6 @@ class InvalidRequest(DomainError):
     code = Code.INVALID_REQUEST
 
 
-MAX_INT64 = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
@@ -23,21 +23,15 @@ def check_text(value: str, where: str) -> str:
     """``value`` if the database can store it, else refused naming ``where`` ("the path").
 
     PostgreSQL refuses NUL in text, and neither database can encode a lone surrogate
-    (``"\\ud800"``, which JSON may escape) in UTF-8: refused on both, before any query.
+    (``"\\ud800"``, which JSON may escape) in UTF-8: refused on both, before any query, by
+    the rule the worker protocol applies (``coflux_wire.values.is_safe_text``).
     """
-    if "\x00" in value:
-        raise InvalidRequest(f"Text in {where} may not contain the NUL character (U+0000).")
-    if not value.isascii():
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            raise InvalidRequest(
-                f"Text in {where} must be valid Unicode (it has a lone surrogate)."
-            ) from None
+    if not is_safe_text(value):
+        raise InvalidRequest(f"Text in {where} may not contain NUL (U+0000) or a lone surrogate.")
     return value
 
 
-def query_int(raw: str | None, message: str, maximum: int = MAX_INT64) -> int | None:
+def query_int(raw: str | None, message: str, maximum: int = MAX_INT) -> int | None:
     """``raw`` as a whole number from 0 to ``maximum``, None if absent or empty, else refused
     with ``message``.
 

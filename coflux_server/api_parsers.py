@@ -4,9 +4,10 @@ Python accept.
 DRF's parser reads the request stream directly and so skips Django's
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` check, which only guards ``request.body``. Refused with 400
 ``invalid_json``: what is not JSON, ``NaN`` and infinities (also ``1e400``, which Python reads as
-infinity), integers beyond 64 bits, and nesting deeper than ``MAX_DEPTH`` (deeper still would
-exhaust the recursion of the decoder or of the code that walks the value). Refused with 400
-``invalid_request``: text that the database cannot store (see ``api_input.check_text``).
+infinity), integers beyond 64 bits, and nesting deeper than a worker's message may
+(``coflux_wire.validation.MAX_DEPTH``; deeper still would exhaust the recursion of the decoder
+or of the code that walks the value). Refused with 400 ``invalid_request``: text that the
+database cannot store (see ``api_input.check_text``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from coflux_server.api_input import MAX_INT64, check_text
+from coflux_server.api_input import check_text
+from coflux_wire.validation import MAX_DEPTH
+from coflux_wire.values import MAX_INT, MIN_INT
 from projects.errors import Code, DomainError
-
-MAX_DEPTH = 64
-"""How deeply arrays and objects may nest in a request body."""
 
 
 class JSONParser(parsers.JSONParser):
@@ -87,6 +87,6 @@ def _finite_float(text: str) -> float:
 
 def _int64(text: str) -> int:
     number = int(text)
-    if not -MAX_INT64 - 1 <= number <= MAX_INT64:
+    if not MIN_INT <= number <= MAX_INT:
         raise ValueError(f"{text} is beyond 64 bits")
     return number

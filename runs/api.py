@@ -20,6 +20,7 @@ from coflux_server.api_input import (
     json_object,
     query_int,
 )
+from coflux_wire.values import MAX_DATA_DEPTH, depth
 from projects.access import project_by_name, workspace_for_read, workspace_for_write
 from projects.errors import Code, DomainError
 from runs.control import cancel_execution, rerun_step
@@ -120,6 +121,18 @@ def _parse_requires(requires: Any) -> dict[str, list[str]] | None:
     return {key: list(values) for key, values in requires.items()}
 
 
+def _values(arguments: list[Any]) -> list[dict[str, Any]]:
+    """The arguments as wire values, whose data the worker protocol lets nest at most
+    ``MAX_DATA_DEPTH`` levels (an object takes two: it is encoded as a list of its items)."""
+    values = [from_plain_json(argument) for argument in arguments]
+    if any(depth(value["data"], MAX_DATA_DEPTH) > MAX_DATA_DEPTH for value in values):
+        raise InvalidArguments(
+            f"An argument nests too deeply: at most {MAX_DATA_DEPTH} levels of lists, "
+            "each object counting as two."
+        )
+    return values
+
+
 def _submitted(execution: Execution) -> dict[str, str]:
     return {
         "run_id": execution.step.run_id,
@@ -142,7 +155,7 @@ def workspace_runs(request: Request, project: str, workspace: str) -> Response:
     existing = find_idempotent_submission(space, key) if key else None
     if existing is not None:
         return Response(_submitted(existing), status=200)
-    values = [from_plain_json(argument) for argument in submission.arguments]
+    values = _values(submission.arguments)
     execution = submit_run(
         space,
         submission.module,

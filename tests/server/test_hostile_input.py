@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from coflux_wire.validation import MAX_DEPTH
+from coflux_wire.values import MAX_DATA_DEPTH
 from runs.submission import submit_run
 from runs.values import from_plain_json
 
@@ -138,21 +140,31 @@ def test_a_lone_surrogate_is_refused(api, registered):
     assert_refused(response, 400, "invalid_request")
 
 
-@pytest.mark.parametrize("depth", [65, 1000, 100_000])
+@pytest.mark.parametrize("depth", [MAX_DEPTH, 1000, 100_000])
 def test_deeply_nested_json_is_invalid(api, registered, depth):
     response = submit_raw(api, "[" * depth + "]" * depth)
 
     assert_refused(response, 400, "invalid_json")
 
 
-def test_json_nested_up_to_the_limit_is_accepted(api, registered):
+def test_an_argument_nested_up_to_the_limit_of_the_wire_is_accepted(api, registered):
     nested: object = "deep"
-    for _ in range(61):
-        nested = {"k": nested}
+    for _ in range(MAX_DATA_DEPTH):
+        nested = [nested]
 
     response = api.post(RUNS, {"module": "app.flows", "target": "greet", "arguments": [nested]})
 
     assert response.status_code == 201, response.content
+
+
+def test_an_argument_nested_deeper_than_the_wire_takes_is_refused(api, registered):
+    nested: object = "deep"
+    for _ in range(MAX_DATA_DEPTH // 2 + 1):
+        nested = {"k": nested}
+
+    response = api.post(RUNS, {"module": "app.flows", "target": "greet", "arguments": [nested]})
+
+    assert_refused(response, 400, "invalid_arguments")
 
 
 @pytest.mark.parametrize("number", ["1e400", "-1e400", str(2**63), str(-(2**63) - 1), "9" * 5000])
