@@ -1,13 +1,12 @@
-"""Metrics of executions: storing what workers send, and reading a run's series.
+"""Reading a run's metric series.
 
-Workers send ``metric`` messages (``coflux_wire.protocol``): definitions of series first recorded
-since the previous message, then points ``[key, value, at]``. The protocol has checked their
-shapes by the time the orchestrator's tick hands them to ``store_metric_messages``.
+Workers send ``metric`` messages (``coflux_wire.protocol``): definitions of series first
+recorded since the previous message, then points ``[key, value, at]``; the orchestrator's tick
+stores them (``runs.orchestration.messages.metrics``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from projects.models import Project
@@ -15,38 +14,7 @@ from runs.identifiers import is_execution_id
 from runs.models import Execution, MetricDefinition, MetricPoint
 from runs.snapshots import check_run
 
-MAX_POINTS_PER_MESSAGE = 10_000
 PAGE_SIZE = 10_000
-
-
-def store_metric_messages(items: Iterable[tuple[Any, str, dict[str, Any]]]) -> None:
-    """Store the ``metric`` messages of a tick: ``(session, channel, message)`` each.
-
-    Like log lines, only messages about an execution the sending session runs are kept; a
-    series defined again (a message sent twice after a reconnect) keeps its first definition.
-    """
-    definitions: list[MetricDefinition] = []
-    points: list[MetricPoint] = []
-    for session, _channel, message in items:
-        execution_id = message["execution"]
-        if execution_id not in session.executions:
-            continue
-        for definition in message["definitions"]:
-            definitions.append(
-                MetricDefinition(
-                    execution_id=execution_id,
-                    key=definition["key"],
-                    group=definition.get("group"),
-                    scale=definition.get("scale"),
-                    throttle=definition.get("throttle"),
-                )
-            )
-        for key, value, at in message["points"][:MAX_POINTS_PER_MESSAGE]:
-            points.append(MetricPoint(execution_id=execution_id, key=key, value=value, at=at))
-    if definitions:
-        MetricDefinition.objects.bulk_create(definitions, ignore_conflicts=True)
-    if points:
-        MetricPoint.objects.bulk_create(points)
 
 
 def run_metrics(

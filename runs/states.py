@@ -26,6 +26,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     ),
     State.ASSIGNED: frozenset(
         {
+            # Declined: the worker never received it (the server died before sending it).
+            State.QUEUED,
             State.SUCCEEDED,
             State.FAILED,
             State.TIMED_OUT,
@@ -68,5 +70,21 @@ RUN_STATUS = {
 }
 
 
+class InvalidTransition(Exception):
+    """A change of state the state machine does not allow: a bug, never bad input."""
+
+
 def can_transition(current: str, new: str) -> bool:
     return State(new) in TRANSITIONS.get(State(current), frozenset())
+
+
+def check_transition(current: str, new: str) -> None:
+    """Raise ``InvalidTransition`` unless an execution may go from ``current`` to ``new``."""
+    if not can_transition(current, new):
+        raise InvalidTransition(f"an execution cannot go from {current} to {new}")
+
+
+def sources(new: State) -> frozenset[State]:
+    """The states an execution may be in to move to ``new``: what a conditional UPDATE to
+    ``new`` requires of the row, so that the database refuses what the table forbids."""
+    return frozenset(state for state, targets in TRANSITIONS.items() if new in targets)

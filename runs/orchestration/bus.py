@@ -32,11 +32,6 @@ def orchestrator_channel(project_id: int) -> str:
     return f"orchestrator.{project_id}"
 
 
-def run_group(run_id: str) -> str:
-    """The group told when a run's root execution finishes."""
-    return f"run.{run_id}"
-
-
 GROUP_PREFIX = "group:"
 """An outbox entry whose channel starts with this is sent to the named group instead."""
 

@@ -8,7 +8,8 @@ reply, which comes once the tick that applied the command has committed::
     {"kind": "command", "command": {"type": "cancel", ...}, "reply_to": <channel>}
 
 Replies are ``{"type": "orchestrator.reply", "ok": True, ...}`` or ``{"ok": False, "error":
-code, "message": text}``.
+code, "message": text}`` (see ``envelopes``); a refusal is raised as a ``DomainError`` with its
+code.
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from coflux_server.api_errors import ApiError
+from projects.errors import Code, DomainError
 from runs.orchestration.bus import orchestrator_channel
 
 REPLY_TIMEOUT_SECONDS = 15.0
 
 
-class OrchestratorUnavailable(ApiError):
-    code = "orchestrator_unavailable"
-    status = 503
+class OrchestratorUnavailable(DomainError):
+    code = Code.ORCHESTRATOR_UNAVAILABLE
 
 
 def call_orchestrator(
@@ -51,10 +51,9 @@ async def acall_orchestrator(
             "The project's orchestrator did not answer; is the server running?"
         ) from None
     if not reply.get("ok"):
-        code = reply.get("error") or "command_refused"
-        raise ApiError(
-            reply.get("message") or "The command was refused.",
-            code=code,
-            status=404 if code.endswith("not_found") else 400,
-        )
+        try:
+            code = Code(reply.get("error"))
+        except ValueError:
+            code = Code.INVALID_COMMAND
+        raise DomainError(reply.get("message") or "The command was refused.", code=code)
     return reply

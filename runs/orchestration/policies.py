@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 Tags = Mapping[str, list[str]]
@@ -51,6 +52,33 @@ def run_requires(own: Tags | None, root_options: Mapping[str, Any] | None) -> Ta
     if own is not None:
         return own
     return (root_options or {}).get("requires") or {}
+
+
+def step_requires(
+    run_requires: Tags | None, step_options: Mapping[str, Any], root: bool
+) -> dict[str, list]:
+    """The requires an execution of a step must meet: its run's, overlaid by a call's own (a
+    root step's own requires are already its run's)."""
+    return effective_requires(run_requires, None if root else step_options.get("requires"))
+
+
+MAX_DELAY = timedelta(days=365 * 100)
+"""The longest anything is put off; later is treated as this (a datetime cannot go past 9999)."""
+
+
+def due_at(now: datetime, delay_ms: Any) -> datetime | None:
+    """When something delayed by ``delay_ms`` falls due; ``None`` (at once) for no delay."""
+    if not isinstance(delay_ms, int | float) or isinstance(delay_ms, bool) or not delay_ms > 0:
+        return None
+    return now + timedelta(milliseconds=min(delay_ms, MAX_DELAY / timedelta(milliseconds=1)))
+
+
+def due_at_epoch_ms(now: datetime, epoch_ms: Any) -> datetime | None:
+    """When something due at ``epoch_ms`` (milliseconds since 1970) falls due; ``None`` for
+    none or a time already past."""
+    if not isinstance(epoch_ms, int | float) or isinstance(epoch_ms, bool):
+        return None
+    return due_at(now, epoch_ms - now.timestamp() * 1000)
 
 
 def effective_requires(run_requires: Tags | None, step_requires: Tags | None) -> dict[str, list]:

@@ -1,10 +1,12 @@
-"""Database rows built from protocol messages, checked so that a bad message cannot break a tick."""
+"""Database rows built from protocol messages (already validated), and the messages the
+orchestrator sends back."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from projects.errors import Code
 from runs.models import LogMessage, Result
 from runs.orchestration.bus import REPLY_PREFIX
 
@@ -27,18 +29,10 @@ def result_row(
     return row
 
 
-def log_row(execution_id: str, entry: Any) -> LogMessage | None:
-    """A log entry ``[timestamp_ms, level, template, values]`` as a row; ``None`` if malformed."""
-    if not (isinstance(entry, list) and len(entry) == 4):
-        return None
+def log_row(execution_id: str, entry: list[Any]) -> LogMessage:
+    """A log entry ``[timestamp_ms, level, template, values]`` (checked by the protocol) as a
+    row."""
     timestamp, level, template, values = entry
-    if not (
-        isinstance(timestamp, int | float)
-        and isinstance(level, int)
-        and isinstance(template, str)
-        and isinstance(values, dict)
-    ):
-        return None
     return LogMessage(
         execution_id=execution_id,
         timestamp=datetime.fromtimestamp(timestamp / 1000, tz=UTC),
@@ -61,26 +55,14 @@ def declared_targets(targets: list[Any]) -> set[tuple[str, str, str]] | None:
     return declared
 
 
-def valid_tags(tags: Any) -> bool:
-    return isinstance(tags, dict) and all(
-        isinstance(values, list) and all(isinstance(v, str) for v in values)
-        for values in tags.values()
-    )
-
-
-def error(code: str, message: str) -> dict[str, Any]:
+def error(code: Code, message: str) -> dict[str, Any]:
     """The protocol's ``error`` message."""
-    return {"type": "error", "error": code, "message": message}
+    return {"type": "error", "error": str(code), "message": message}
 
 
 def resolved(waiter: str, target: str, result: dict[str, Any]) -> dict[str, Any]:
     """The protocol's ``resolved`` message: ``waiter`` learns the final result of ``target``."""
     return {"type": "resolved", "execution": waiter, "target": target, "result": result}
-
-
-def refusal(code: str, message: str) -> dict[str, Any]:
-    """A command's reply when it is refused."""
-    return {"ok": False, "error": code, "message": message}
 
 
 def reply(envelope: dict[str, Any], answer: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -22,11 +22,15 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from runs.orchestration import bus
-from runs.orchestration.orchestrator import LeaseLost, Orchestrator
+from runs.orchestration.orchestrator import DatabaseUnavailable, LeaseLost, Orchestrator
 
 logger = logging.getLogger("coflux.orchestrator")
 
 MAX_BATCH = 5000
+GIVE_UP_AFTER = 5
+"""Failed attempts at a batch, the database answering in between, before the envelopes it
+refuses are answered with errors."""
+MAX_RETRY_SECONDS = 5.0
 LAZY_SECONDS = 0.02
 LAZY_MESSAGES = frozenset({"started", "log", "heartbeat"})
 T = TypeVar("T")
@@ -80,7 +84,7 @@ class Runner:
         while True:
             batch = await self._next_batch(self.orchestrator.next_deadline())
             started = time.perf_counter()
-            outbox = await self._call(self.orchestrator.tick, batch)
+            outbox = await self._apply(batch)
             await bus.to_consumers(outbox)
             logger.debug(
                 "tick: %d in, %d out, %.1f ms",
@@ -88,6 +92,42 @@ class Runner:
                 len(outbox),
                 (time.perf_counter() - started) * 1000,
             )
+
+    async def _apply(self, batch: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """Tick with the batch until it is applied: while the database is unavailable, wait
+        (backing off), reconnect, reload memory and try again, so that nothing that arrived
+        is lost and no session is dropped. If the database answers but keeps refusing the
+        batch, the envelopes it refuses are answered with errors instead."""
+        failures = 0
+        while True:
+            try:
+                if failures < GIVE_UP_AFTER:
+                    return await self._call(self.orchestrator.tick, batch)
+                return await self._call(self.orchestrator.tick_one_by_one, batch, True)
+            except DatabaseUnavailable as exc:
+                failures += 1
+                delay = min(MAX_RETRY_SECONDS, 0.1 * 2**failures)
+                logger.warning(
+                    "project %d: the database is unavailable (%s); retrying in %.1f s",
+                    self.project_id,
+                    exc,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        """Wait until memory could be reloaded through a fresh connection."""
+        delay = 0.1
+        while True:
+            try:
+                outbox = await self._call(_reloaded, self.orchestrator)
+                await bus.to_consumers(outbox)
+                return
+            except DatabaseUnavailable as exc:
+                logger.warning("project %d: still no database (%s)", self.project_id, exc)
+            delay = min(MAX_RETRY_SECONDS, delay * 2)
+            await asyncio.sleep(delay)
 
     async def _next_batch(self, deadline: datetime | None) -> list[dict[str, Any]]:
         batch: list[dict[str, Any]] = []
@@ -139,6 +179,11 @@ def _can_wait(envelope: dict[str, Any]) -> bool:
         return False
     message = envelope["message"]
     return message["type"] in LAZY_MESSAGES or (message["type"] == "wait" and not message["reply"])
+
+
+def _reloaded(orchestrator: Orchestrator) -> list[tuple[str, dict[str, Any]]]:
+    connection.close()
+    return orchestrator.reload()
 
 
 def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:

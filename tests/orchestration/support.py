@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from coflux_wire import protocol
 from projects.models import Project
-from runs.models import Execution, Run, Step
+from runs.creation import create_run
 from runs.orchestration.orchestrator import Orchestrator
 from workspaces.models import Workspace
 
@@ -34,18 +36,18 @@ def hello(session=None, workspace="default", concurrency=0, targets=TARGETS, **t
 
 
 def queue_run(workspace: Workspace, run_id: str = "Rtest1") -> str:
-    run = Run.objects.create(id=run_id, project=workspace.project, workspace=workspace)
-    step = Step.objects.create(
-        id=f"{run.id}:1",
-        run=run,
-        number=1,
+    execution = create_run(
+        project_id=workspace.project_id,
+        workspace_id=workspace.pk,
         module="app.flows",
         target="main",
-        target_type="workflow",
         arguments=[value(1)],
+        options={},
+        now=timezone.now(),
+        due=None,
+        run_id=run_id,
     )
-    Execution.objects.create(id=f"{step.id}:1", step=step, workspace=workspace)
-    return f"{step.id}:1"
+    return execution.id
 
 
 class Harness:

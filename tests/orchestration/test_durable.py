@@ -363,7 +363,7 @@ def test_forwards_survive_a_restart(harness):
     harness.send(error(child))
     harness.orchestrator.load()
     harness.connect(session=harness.session)
-    retry = harness.orchestrator.pending["Rtest1:2:2"]
+    retry = harness.orchestrator.memory.pending["Rtest1:2:2"]
     retry.execute_after = None
     outbox = harness.tick({"kind": "wake"})
     assert [m["execution"] for m in messages(outbox, "execute")] == ["Rtest1:2:2"]

@@ -1,0 +1,206 @@
+"""What an orchestrator knows between ticks; rebuilt from the database when it starts.
+
+Every unfinished execution (queued or assigned) is in memory, so questions such as "which
+executions descend from this one" or "is this dependency still pending" never need the
+database; finished ones are looked up there, and a bounded number of their results and
+forwards are kept (``RECENT``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+TargetKey = tuple[str, str, str]
+"""(module, target, type) of a target a worker hosts."""
+
+Waiter = tuple[str, str]
+"""(waiting execution, the ID it waits on); filed under the end of that ID's forward chain."""
+
+Chain = tuple[str, Any]
+"""Where a forward chain ends: ("pending", execution ID), ("done", result) or ("unknown", None)."""
+
+RECENT = 10_000
+"""How many finished executions' results and forwards (and runs) are kept in memory."""
+MAX_FORWARDS = 100
+"""Longest forward chain followed (a guard against a cycle in corrupt data)."""
+
+
+@dataclass
+class SessionState:
+    id: str
+    workspace_id: int
+    targets: set[TargetKey]
+    concurrency: int
+    provides: dict[str, list[str]]
+    channel: str | None
+    accepts: dict[str, list[str]] = field(default_factory=dict)
+    max_processes: int | None = None
+    """At most this many executions assigned, blocked or not (0: no cap; None: the concurrency)."""
+    draining: bool = False
+    executions: set[str] = field(default_factory=set)
+    blocked: set[str] = field(default_factory=set)
+    """Assigned executions blocked waiting for results: they do not count against concurrency."""
+    disconnected_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    """When its previous heartbeat arrived; executions assigned before then must be listed."""
+
+    def has_capacity(self) -> bool:
+        if self.channel is None or self.draining:
+            return False
+        cap = self.concurrency if self.max_processes is None else self.max_processes
+        if cap and len(self.executions) >= cap:
+            return False
+        if self.concurrency == 0:
+            return True
+        return len(self.executions) - len(self.blocked & self.executions) < self.concurrency
+
+
+@dataclass
+class WorkspaceState:
+    name: str
+    state: str
+    base_id: int | None
+
+
+@dataclass
+class RunInfo:
+    workspace_id: int
+    requires: dict[str, list[str]]
+    memo: bool
+    owner_id: str | None
+    """For a spawned run, the execution that called the workflow (cancelling it cancels the run)."""
+
+
+@dataclass(eq=False)
+class ExecutionSpec:
+    """An unfinished execution: queued (``session_id`` None) or assigned to a session."""
+
+    id: str
+    step_id: str
+    run_id: str
+    attempt: int
+    workspace_id: int
+    module: str
+    target: str
+    target_type: str
+    arguments: list[dict[str, Any]]
+    options: dict[str, Any]
+    created_at: datetime
+    execute_after: datetime | None
+    parent_id: str | None
+    """The execution that made this call; ``None`` for a run's root."""
+    owner_id: str | None
+    """The execution whose cancellation cancels this one: the parent, or a spawned run's caller."""
+    requires: dict[str, list[str]]
+    defer_key: str = ""
+    cache_key: str = ""
+    cache_checked: bool = False
+    """Looked up in the cache once, when first due (SPEC §3.3); later, it just runs."""
+    failures_before: int = 0
+    blocked_on: set[str] = field(default_factory=set)
+    """Executions that must have results before this one may start."""
+    wait_any: bool = False
+    """A resumed suspension starts once any of ``blocked_on`` has a result, not all."""
+    session_id: str | None = None
+    assigned_at: datetime | None = None
+
+    @property
+    def target_key(self) -> TargetKey:
+        return (self.module, self.target, self.target_type)
+
+    @property
+    def is_root(self) -> bool:
+        return self.step_id.endswith(":1") and self.step_id.count(":") == 1
+
+    @property
+    def timeout_ms(self) -> int:
+        value = self.options.get("timeout_ms")
+        return value if isinstance(value, int) and value > 0 else 0
+
+
+@dataclass
+class Memory:
+    """Everything one project's orchestrator holds between ticks."""
+
+    project_id: int
+    sessions: dict[str, SessionState] = field(default_factory=dict)
+    pending: dict[str, ExecutionSpec] = field(default_factory=dict)
+    """Queued executions, in the order they were queued (dispatch takes the oldest first)."""
+    running: dict[str, ExecutionSpec] = field(default_factory=dict)
+    """Executions assigned to a session."""
+    waiters: defaultdict[str, set[Waiter]] = field(default_factory=lambda: defaultdict(set))
+    """Who waits on each unfinished execution (filed under the end of forward chains)."""
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Final results of recently finished executions."""
+    forwards: dict[str, str] = field(default_factory=dict)
+    """Recent forwards: execution → the execution whose outcome stands for its own."""
+    runs: dict[str, RunInfo] = field(default_factory=dict)
+    step_counts: dict[str, int] = field(default_factory=dict)
+    """The highest step number of each run in use (new steps count on from it)."""
+    submitted: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    """(parent execution, call ref) → (step, execution): a re-sent submit finds its step."""
+    known_parents: set[str] = field(default_factory=set)
+    """Executions whose earlier calls are all in ``submitted``."""
+    memos: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(run, memo key) → the execution a memoised call reuses."""
+    workspaces: dict[int, WorkspaceState] = field(default_factory=dict)
+    defer_changed: bool = False
+    """A deferred execution was queued since deferred ones were last collapsed."""
+
+    def unfinished(self, execution_id: str) -> ExecutionSpec | None:
+        return self.pending.get(execution_id) or self.running.get(execution_id)
+
+    def queue(self, spec: ExecutionSpec) -> None:
+        self.pending[spec.id] = spec
+        if spec.defer_key:
+            self.defer_changed = True
+
+    def add_running(self, spec: ExecutionSpec) -> None:
+        self.running[spec.id] = spec
+        session = self.sessions.get(spec.session_id or "")
+        if session is not None:
+            session.executions.add(spec.id)
+
+    def session_of(self, execution_id: str) -> SessionState | None:
+        """The session an assigned execution runs on, if it is still known."""
+        spec = self.running.get(execution_id)
+        return self.sessions.get(spec.session_id or "") if spec is not None else None
+
+    def ancestry(self, workspace_id: int) -> list[int]:
+        """The workspace and its bases, nearest first."""
+        chain: list[int] = []
+        current: int | None = workspace_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            info = self.workspaces.get(current)
+            current = info.base_id if info else None
+        return chain
+
+    def workspace_named(self, name: Any) -> int | None:
+        """The live (not archived) workspace with this name, case-insensitively."""
+        if not isinstance(name, str):
+            return None
+        for workspace_id, workspace in self.workspaces.items():
+            if workspace.name.lower() == name.lower() and workspace.state != "archived":
+                return workspace_id
+        return None
+
+    def chain_end(self, execution_id: str) -> str | None:
+        """The unfinished execution an ID's forwards lead to, as far as memory knows."""
+        for _ in range(MAX_FORWARDS):
+            if execution_id in self.pending or execution_id in self.running:
+                return execution_id
+            if execution_id not in self.forwards:
+                return None
+            execution_id = self.forwards[execution_id]
+        return None
+
+
+def remember(store: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``key → value`` in a bounded store, forgetting the oldest entry when full."""
+    if len(store) >= RECENT:
+        store.pop(next(iter(store)))
+    store[key] = value
