@@ -21,7 +21,7 @@ def module(request: HttpRequest, workspace: str, module: str) -> HttpResponse:
     found = next((m for m in modules if m.name == module), None)
     if found is None:
         raise Http404(f"No module {module!r} in workspace {space.name!r}.")
-    context = {"module": found, "queue": module_queue(space, module)}
+    context = {"workspace": space, "module": found, "queue": module_queue(space, module)}
     live = live_url(workspace=space, page="module", params={"module": module})
     return render_page(
         request,

@@ -22,7 +22,7 @@ def workers(request: HttpRequest, workspace: str) -> HttpResponse:
     return render_page(
         request,
         "studio/workers.html",
-        {"sessions": worker_sessions(space)},
+        {"workspace": space, "sessions": worker_sessions(space)},
         chrome=lambda: chrome(request, space, live=live, project=project),
         partial="studio/workers/_sessions.html",
     )
@@ -38,7 +38,7 @@ def queue(request: HttpRequest, workspace: str) -> HttpResponse:
     return render_page(
         request,
         "studio/queue.html",
-        {"entries": explain_queue(space)},
+        {"workspace": space, "entries": explain_queue(space)},
         chrome=lambda: chrome(request, space, live=live, project=project),
         partial="studio/queue/_entries.html",
     )

@@ -1,25 +1,25 @@
-"""A workflow's page: its docstring, its runs, and the form that submits a run of it."""
+"""A workflow's page: its docstring, its runs, and the **Run…** form that submits a run of it."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods
 
+from projects.errors import DomainError
 from projects.permissions import Action
 from runs.studio.context import chrome, live_url
 from runs.studio.http import render_page, require, studio_project, studio_view, workspace_or_404
+from runs.studio.links import run_url
 from runs.studio.markdown import render_markdown
 from runs.studio.runlist import STATUSES, RunFilters, run_page
-from workspaces.models import Target
+from runs.studio.submitform import RunForm, apply_server_errors, build_form, read_submission
+from runs.submission import InvalidArguments, submit_run
+from runs.values import from_plain_json
+from workspaces.models import Target, Workspace
 
 
-@require_GET
-@studio_view
-def workflow(request: HttpRequest, workspace: str, module: str, target: str) -> HttpResponse:
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.VIEW, space)
+def _workflow_or_404(space: Workspace, module: str, target: str) -> Target:
     found = (
         Target.objects.filter(
             module__workspace=space,
@@ -33,28 +33,77 @@ def workflow(request: HttpRequest, workspace: str, module: str, target: str) -> 
     )
     if found is None:
         raise Http404(f"No workflow {module}/{target} in workspace {space.name!r}.")
-    filters = RunFilters.parse(request.GET, workflow=f"{module}/{target}")
+    return found
+
+
+@require_http_methods(["GET", "POST"])
+@studio_view
+def workflow(request: HttpRequest, workspace: str, module: str, target: str) -> HttpResponse:
+    """GET: the page. POST: submit a run from the form, then open the run's page (or show the
+    form again with each error beside what it is about)."""
+    project = studio_project()
+    space = workspace_or_404(project, workspace)
+    require(request, Action.VIEW, space)
+    found = _workflow_or_404(space, module, target)
+    if request.method == "POST":
+        require(request, Action.OPERATE, space)
+        form = build_form(found, request.POST)
+        run_id = _submit(space, form)
+        if run_id is not None:
+            return HttpResponseRedirect(run_url(run_id))
+        return _page(request, space, found, form, status=400)
+    return _page(request, space, found, build_form(found))
+
+
+def _submit(space: Workspace, form: RunForm) -> str | None:
+    """Submit the run the form describes; its ID, or ``None`` with errors put in the form."""
+    submission = read_submission(form)
+    if submission is None:
+        return None
+    target = form.target
+    try:
+        execution = submit_run(
+            space,
+            target.module.name,
+            target.name,
+            [from_plain_json(argument) for argument in submission.arguments],
+            overrides=submission.overrides,
+        )
+    except InvalidArguments as error:
+        apply_server_errors(form, error.message, error.details)
+        return None
+    except DomainError as error:
+        form.errors.append(error.message)
+        return None
+    return execution.step.run_id
+
+
+def _page(
+    request: HttpRequest, space: Workspace, target: Target, form: RunForm, status: int = 200
+) -> HttpResponse:
+    module, name = target.module.name, target.name
+    filters = RunFilters.parse(request.GET, workflow=f"{module}/{name}")
     context = {
-        "target": found,
-        "docstring": render_markdown(found.instruction),
+        "workspace": space,
+        "target": target,
+        "docstring": render_markdown(target.instruction),
+        "form": form,
         "runs": run_page(space, filters),
         "statuses": STATUSES,
-        "list_url": reverse("studio:workflow", args=[space.name, module, target]),
+        "list_url": reverse("studio:workflow", args=[space.name, module, name]),
         "fixed_workflow": True,
     }
+    filter_params = {k: v for k, v in request.GET.items() if v and k != "workflow"}
     live = live_url(
         workspace=space,
         page="workflow",
-        params={"workflow": f"{module}/{target}", **_filters(request)},
+        params={"workflow": f"{module}/{name}", **filter_params},
     )
     return render_page(
         request,
         "studio/workflow.html",
         context,
-        chrome=lambda: chrome(request, space, live=live, project=project),
+        chrome=lambda: chrome(request, space, live=live),
         partial="studio/runs/_list.html",
+        status=status,
     )
-
-
-def _filters(request: HttpRequest) -> dict[str, str]:
-    return {key: value for key, value in request.GET.items() if value and key != "workflow"}

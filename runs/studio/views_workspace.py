@@ -49,6 +49,7 @@ def overview(request: HttpRequest, workspace: str) -> HttpResponse:
     require(request, Action.VIEW, space)
     filters = RunFilters.parse(request.GET)
     context = {
+        "workspace": space,
         "runs": run_page(space, filters),
         "statuses": STATUSES,
         "list_url": reverse("studio:overview", args=[space.name]),

@@ -1,0 +1,1 @@
+"""Modules of workflows that Studio's browser tests run on a real worker."""
