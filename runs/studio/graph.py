@@ -37,9 +37,10 @@ NODE_HEIGHT = 44
 PILL_WIDTH = 132
 PILL_HEIGHT = 26
 COLUMN_GAP = 72
-ROW_PITCH = 76
+ROW_PITCH = 84
 """Vertical distance between rows: a node plus a group's header above it."""
 MARGIN = 28
+MAX_DISPLAY_HEIGHT = 640
 CURVE = 48
 MODULE_CHARS = 30
 TARGET_CHARS = 24
@@ -123,6 +124,11 @@ class Graph:
     summary: list[SummaryRow] | None = None
     drawn: int = 0
     """How many nodes the graph has (or would have, for a summary)."""
+
+    @property
+    def display_height(self) -> int:
+        """The height the drawing starts at on the page; taller graphs pan and zoom."""
+        return min(self.height, MAX_DISPLAY_HEIGHT)
 
 
 class _TooBig(Exception):

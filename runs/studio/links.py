@@ -17,3 +17,18 @@ def execution_url(execution_id: str) -> str:
     if len(parts) != 3:
         return run_url(parts[0])
     return run_url(parts[0], parts[1], parts[2])
+
+
+def asset_url(asset_id: str) -> str:
+    """The asset's page (assets are a higher app, linked by path, never imported)."""
+    return f"/assets/{asset_id}"
+
+
+def blob_url(key: str) -> str:
+    """The blob's content in the server's blob store."""
+    return f"/blobs/{key}"
+
+
+def render_value_url() -> str:
+    """Where a value fetched from the blob store is posted to be drawn by the value renderer."""
+    return "/studio/values"

@@ -68,6 +68,11 @@ class RunState:
         query = urlencode(self.params(**changes), doseq=True)
         return f"{base}?{query}" if query else base
 
+    @property
+    def query_string(self) -> str:
+        """The state as a query string, which forms post back to return to this view."""
+        return urlencode(self.params(), doseq=True)
+
     def tab_url(self, tab: str) -> str:
         """Another tab: its own page and filters start afresh; the selection stays."""
         return replace(self, tab=tab, page=1, logs=LogFilters()).url()

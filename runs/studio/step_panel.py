@@ -87,6 +87,7 @@ class Panel:
     log_counts: dict[str, int] = field(default_factory=dict)
     timing: list[TimingRow] = field(default_factory=list)
     cache: dict[str, Any] | None = None
+    cache_max_age: str = ""
     cache_key: str = ""
     cached_from: Link | None = None
     memo: Any = None
@@ -188,7 +189,7 @@ def _error(result: Result) -> ErrorView:
 
 def _execution_link(execution_id: str, note: str = "", state: str = "") -> Link:
     step_id = execution_id.rsplit(":", 1)[0]
-    return Link(execution_id, links.execution(execution_id), state, note, step_id)
+    return Link(execution_id, links.execution_url(execution_id), state, note, step_id)
 
 
 def _outcome(panel: Panel) -> None:
@@ -207,7 +208,7 @@ def _outcome(panel: Panel) -> None:
         panel.forward = _execution_link(result.successor_id, label)
         if result.type == Result.Type.SPAWNED:
             spawned_run = result.successor_id.split(":", 1)[0]
-            panel.forward = Link(spawned_run, links.run(spawned_run), note=label)
+            panel.forward = Link(spawned_run, links.run_url(spawned_run), note=label)
         final = final_result(panel.attempt)
         if final is not None and final.execution_id != panel.attempt.id:
             panel.final = _execution_link(final.execution_id, "Outcome from")
@@ -258,6 +259,9 @@ def _cache_and_memo(panel: Panel) -> None:
     step, attempt = panel.step, panel.attempt
     options = step.options if isinstance(step.options, dict) else {}
     panel.cache = options.get("cache") or None
+    if panel.cache is not None:
+        max_age = panel.cache.get("max_age_ms")
+        panel.cache_max_age = duration(max_age / 1000) if max_age is not None else "any age"
     panel.cache_key = step.cache_key
     panel.memo = options.get("memo")
     panel.memo_key = step.memo_key
@@ -321,7 +325,7 @@ def _connections(panel: Panel) -> None:
     panel.children = [
         Link(
             f"{child.id} {child.module}/{child.target}",
-            links.run(panel.run.id, step=child.number),
+            links.run_url(panel.run.id, step=child.number),
             step_id=child.id,
         )
         for child in children[:CHILDREN_SHOWN].only("id", "number", "module", "target")
@@ -341,9 +345,9 @@ def _connections(panel: Panel) -> None:
     assets = Execution.objects.filter(pk=attempt.pk, assets__isnull=False).values_list(
         "assets__id", "assets__name"
     )
-    panel.assets = [Link(name or asset_id, links.asset(asset_id)) for asset_id, name in assets]
+    panel.assets = [Link(name or asset_id, links.asset_url(asset_id)) for asset_id, name in assets]
     spawned = Run.objects.filter(parent=attempt).order_by("created_at").values_list("id", flat=True)
-    panel.spawned = [Link(run_id, links.run(run_id)) for run_id in spawned]
+    panel.spawned = [Link(run_id, links.run_url(run_id)) for run_id in spawned]
 
 
 def _rerun_choices(panel: Panel) -> None:

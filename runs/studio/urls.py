@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from runs.studio import views_module, views_workers, views_workflow, views_workspace
+from runs.studio import run_page, views_module, views_workers, views_workflow, views_workspace
 
 app_name = "studio"
 
@@ -40,4 +40,19 @@ urlpatterns = [
     path(f"{WORKSPACE}/modules/<str:module>", views_module.module, name="module"),
     path(f"{WORKSPACE}/workers", views_workers.workers, name="workers"),
     path(f"{WORKSPACE}/queue", views_workers.queue, name="queue"),
+    path("runs/<str:run_id>", run_page.run_page, name="run"),
+    path(
+        "runs/<str:run_id>/groups/<str:execution>/<int:group>",
+        run_page.group_members,
+        name="run_group",
+    ),
+    path("runs/<str:run_id>/cancel", run_page.cancel_run, name="cancel_run"),
+    path("runs/<str:run_id>/steps/<int:step>/rerun", run_page.rerun, name="rerun_step"),
+    path(
+        "runs/<str:run_id>/steps/<int:step>/attempts/<int:attempt>/cancel",
+        run_page.cancel_attempt,
+        name="cancel_attempt",
+    ),
+    path("runs/<str:run_id>/logs.<str:form>", run_page.logs_download, name="run_logs"),
+    path("studio/values", run_page.render_value, name="render_value"),
 ]

@@ -128,11 +128,11 @@ def _blob_value(value: dict[str, Any], refs: list[Any]) -> SafeString:
         '<button type="button" class="v-load" data-blob-url="{}" data-render-url="{}" '
         'data-refs="{}">Load {}</button> <a class="v-raw" href="{}">raw</a></span>',
         shown,
-        links.blob(key),
-        links.render_blob(),
+        links.blob_url(key),
+        links.render_value_url(),
         json.dumps(refs),
         shown,
-        links.blob(key),
+        links.blob_url(key),
     )
 
 
@@ -332,7 +332,7 @@ class _Renderer:
             return format_html(
                 '<span class="v v-ref"><span class="v-kind">execution</span> '
                 '<a href="{}" data-step="{}">{}</a> <span class="v-target">{}</span></span>',
-                links.execution(execution),
+                links.execution_url(execution),
                 execution.rsplit(":", 1)[0],
                 execution,
                 target,
@@ -344,7 +344,7 @@ class _Renderer:
             return format_html(
                 '<span class="v v-ref"><span class="v-kind">asset</span> '
                 '<a href="{}">{}</a> <span class="v-count">{} · {}</span></span>',
-                links.asset(asset),
+                links.asset_url(asset),
                 ref.get("name") or asset,
                 files,
                 size(ref.get("size")),
@@ -367,8 +367,8 @@ class _Renderer:
                 'data-plain="1">Load {}</button></span>',
                 metadata.get("model") or "pydantic model",
                 shown,
-                links.blob(key),
-                links.render_blob(),
+                links.blob_url(key),
+                links.render_value_url(),
                 shown,
             )
         kind, named = {
@@ -383,5 +383,5 @@ class _Renderer:
             kind,
             named,
             shown,
-            links.blob(key),
+            links.blob_url(key),
         )

@@ -1,0 +1,305 @@
+"""Studio's websocket (``/studio/live``): keeps the parts of an open page up to date.
+
+One socket per page. The page opens it with what it shows in the query string (``page``, and
+``run``, ``workspace`` and the page's own filters and selection, from ``context.live_url``).
+The consumer joins the channel-layer groups its parts listen to; the orchestrator publishes
+there after each commit (``runs.orchestration.events``). An event marks the parts it concerns
+as stale; at most every ``MIN_INTERVAL`` seconds the stale parts are drawn again, with the
+same templates and functions as the page, and sent in one message. The htmx ws extension
+swaps each element of it into the page by its id.
+
+The parts of each kind of page are a table, ``PAGES``: adding a live part to a page is one
+entry, a ``LivePart`` saying which groups it listens to, which events concern it and how to
+draw it. A part drawn from a run that has not finished can ask to be drawn again after a while
+(``refresh``), so the timeline's bars and the header's duration grow while nothing else
+happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.security.websocket import WebsocketDenier
+from django.http import QueryDict
+
+from projects.models import Project
+from projects.permissions import Action, may
+from runs.models import Execution, Run
+from runs.orchestration.events import run_group, workspace_group
+from runs.snapshots import UNFINISHED_STATUSES, run_status
+from runs.studio.http import studio_project
+from runs.studio.run_parts import find_run, render_part
+from runs.studio.run_state import RunState
+from workspaces.models import Workspace
+
+logger = logging.getLogger("coflux.studio")
+
+MIN_INTERVAL = 0.5
+"""Seconds between two pushes to one page at least: a busy run's bursts are coalesced."""
+GATHER = 0.05
+"""Seconds to wait after a first event for the rest of its burst."""
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+@dataclass(frozen=True)
+class Page:
+    """What an open page shows, from its socket's query string, checked against the user."""
+
+    kind: str
+    query: QueryDict
+    user: Any
+    project: Project
+    workspace: Workspace | None
+    run: Run | None
+
+
+@dataclass(frozen=True)
+class Drawn:
+    html: str
+    growing: bool = False
+    """The part shows something still going on: draw it again after its ``refresh``."""
+
+
+@dataclass(frozen=True)
+class LivePart:
+    groups: Callable[[Page], list[str]]
+    """The channel-layer groups whose events may concern it."""
+    concerns: Callable[[Page, dict[str, Any]], bool]
+    """Whether an event (``run.changed``, ``run.finished``, ``workspace.changed``) does."""
+    draw: Callable[[Page], Drawn]
+    """The part as the page draws it, with its element id (runs in a thread: may query)."""
+    refresh: float | None = None
+
+
+# --- the run page ---------------------------------------------------------------------------
+
+
+def _run_groups(page: Page) -> list[str]:
+    return [run_group(page.run.id)] if page.run is not None else []
+
+
+def _run_state(page: Page) -> RunState:
+    assert page.run is not None
+    return RunState.from_live(page.run.id, page.query)
+
+
+def _unfinished(run: Run) -> bool:
+    latest = (
+        Execution.objects.filter(step__run=run, step__number=1)
+        .select_related("result")
+        .order_by("-attempt")
+        .first()
+    )
+    return run_status(latest) in UNFINISHED_STATUSES
+
+
+def _draw_run_part(name: str, grows: bool = False) -> Callable[[Page], Drawn]:
+    def draw(page: Page) -> Drawn:
+        assert page.run is not None
+        html = render_part(name, page.run, _run_state(page))
+        return Drawn(html, grows and _unfinished(page.run))
+
+    return draw
+
+
+def _steps_changed(page: Page, event: dict[str, Any]) -> bool:
+    return event.get("type") == "run.finished" or bool(event.get("steps"))
+
+
+def _tab_concerned(page: Page, event: dict[str, Any]) -> bool:
+    tab = _run_state(page).tab
+    if tab == "logs":
+        return event.get("type") == "run.changed" and bool(event.get("logs"))
+    if tab == "children" and event.get("type") == "workspace.changed":
+        return bool(event.get("runs"))
+    return _steps_changed(page, event)
+
+
+def _tab_groups(page: Page) -> list[str]:
+    groups = _run_groups(page)
+    if page.run is not None and _run_state(page).tab == "children":
+        # The spawned runs' own changes are told to their workspace, not to this run.
+        groups.append(workspace_group(page.run.workspace_id))
+    return groups
+
+
+def _panel_concerned(page: Page, event: dict[str, Any]) -> bool:
+    return _run_state(page).step is not None and (
+        _steps_changed(page, event) or bool(event.get("logs"))
+    )
+
+
+RUN_PARTS = [
+    LivePart(_run_groups, _steps_changed, _draw_run_part("header", grows=True), refresh=5.0),
+    LivePart(_tab_groups, _tab_concerned, _draw_run_part("tab", grows=True), refresh=2.0),
+    LivePart(_run_groups, _panel_concerned, _draw_run_part("panel")),
+]
+
+PAGES: dict[str, list[LivePart]] = {
+    "run": RUN_PARTS,
+}
+"""The live parts of each kind of page (the ``page`` its socket names)."""
+
+
+# --- resolving a page -------------------------------------------------------------------------
+
+
+class Refused(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def resolve_page(query: QueryDict, user: Any) -> Page:
+    """The page a socket was opened for, if it exists and the user may see it."""
+    kind = query.get("page", "")
+    if kind not in PAGES:
+        raise Refused(CLOSE_NOT_FOUND)
+    project = studio_project()
+    workspace = None
+    run = None
+    raw_workspace = query.get("workspace", "")
+    if raw_workspace:
+        if not raw_workspace.isdigit():
+            raise Refused(CLOSE_NOT_FOUND)
+        workspace = Workspace.objects.live(project).filter(pk=int(raw_workspace)).first()
+        if workspace is None:
+            raise Refused(CLOSE_NOT_FOUND)
+    if query.get("run"):
+        run = find_run(project, query["run"])
+        if run is None:
+            raise Refused(CLOSE_NOT_FOUND)
+        workspace = run.workspace
+    if not may(user, Action.VIEW, workspace):
+        raise Refused(CLOSE_FORBIDDEN)
+    return Page(kind, query, user, project, workspace, run)
+
+
+def draw_parts(page: Page, indexes: list[int]) -> list[tuple[int, Drawn]]:
+    """Draw the page's parts ``indexes``: a part that fails is logged and left as it was."""
+    parts = PAGES[page.kind]
+    drawn = []
+    for index in indexes:
+        try:
+            drawn.append((index, parts[index].draw(page)))
+        except Exception:
+            logger.exception("drawing live part %d of a %s page failed", index, page.kind)
+    return drawn
+
+
+# --- the consumer -----------------------------------------------------------------------------
+
+
+class SameOrigin:
+    """Refuse a websocket whose ``Origin`` is not the host it connects to: a page of another
+    site must not open a socket with the user's session (with ``ALLOWED_HOSTS = *``, channels'
+    ``AllowedHostsOriginValidator`` would let any origin through)."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not origin or not host or urlsplit(origin).netloc != host:
+            denier = WebsocketDenier()
+            return await denier(scope, receive, send)
+        return await self.application(scope, receive, send)
+
+
+class StudioConsumer(AsyncWebsocketConsumer):
+    page: Page | None = None
+    groups_joined: list[str]
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        self.stale: set[int] = set()
+        self.flusher: asyncio.Task[None] | None = None
+        self.timers: dict[int, asyncio.TimerHandle] = {}
+        self.last_push = 0.0
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        query = QueryDict(self.scope.get("query_string", b"").decode("latin-1"))
+        try:
+            self.page = await database_sync_to_async(resolve_page)(query, user)
+        except Refused as refused:
+            await self.close(code=refused.code)
+            return
+        parts = PAGES[self.page.kind]
+        groups = sorted({group for part in parts for group in part.groups(self.page)})
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for timer in self.timers.values():
+            timer.cancel()
+        if self.flusher is not None:
+            self.flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.flusher
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """The page sends nothing the server acts on; what it shows is in the socket's URL."""
+
+    # Events of the orchestrator (runs.orchestration.events), by their type.
+
+    async def run_changed(self, event: dict[str, Any]) -> None:
+        self._touch(event)
+
+    async def run_finished(self, event: dict[str, Any]) -> None:
+        self._touch(event)
+
+    async def workspace_changed(self, event: dict[str, Any]) -> None:
+        self._touch(event)
+
+    def _touch(self, event: dict[str, Any]) -> None:
+        if self.page is None:
+            return
+        for index, part in enumerate(PAGES[self.page.kind]):
+            if part.concerns(self.page, event):
+                self.stale.add(index)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self.stale and (self.flusher is None or self.flusher.done()):
+            self.flusher = asyncio.ensure_future(self._flush())
+
+    async def _flush(self) -> None:
+        """Draw the stale parts and push them, no sooner than ``MIN_INTERVAL`` after the last
+        push; events arriving meanwhile join the next push."""
+        page = self.page
+        while page is not None and self.stale:
+            await asyncio.sleep(max(GATHER, self.last_push + MIN_INTERVAL - time.monotonic()))
+            indexes, self.stale = sorted(self.stale), set()
+            drawn = await database_sync_to_async(draw_parts)(page, indexes)
+            self.last_push = time.monotonic()
+            if drawn:
+                await self.send(text_data="".join(d.html for _, d in drawn))
+            parts = PAGES[page.kind]
+            loop = asyncio.get_running_loop()
+            for index, d in drawn:
+                refresh = parts[index].refresh
+                if d.growing and refresh and index not in self.timers:
+                    self.timers[index] = loop.call_later(refresh, self._refresh, index)
+
+    def _refresh(self, index: int) -> None:
+        self.timers.pop(index, None)
+        self.stale.add(index)
+        self._schedule()
