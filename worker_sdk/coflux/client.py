@@ -5,12 +5,20 @@ Errors::
     ClientError
     ├── ApiError            the server answered with an error ({"error", "message", "details"})
     └── ServerUnreachable   no answer: refused, timed out, or not an HTTP server
+
+Riding out a restart. A client made with ``notice`` retries reads (``GET``) that find the server
+gone, or answered 502/503/504 by a proxy in front of it, once it has reached that server: with
+backoff (1→10 s plus jitter, as the worker reconnects), saying each time through ``notice``
+what failed and when it tries again. A server that cannot be reached at the first request still
+fails at once, and writes are never repeated (a run must not be submitted twice).
 """
 
 from __future__ import annotations
 
 import enum
+import random
 import time
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -31,6 +39,23 @@ STATUS_OF_RESULT = {
     "cancelled": "cancelled",
 }
 """A final result's type as a status, named as the server names runs' statuses."""
+
+
+RETRIED_STATUSES = frozenset({502, 503, 504})
+_LOST = (
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+)
+"""Failures of a request that reached a server (as against one that could not connect)."""
+"""Answers of a proxy whose server is away, or of one still starting."""
+
+
+def backoff_delay(failures: int) -> float:
+    """Seconds to wait after ``failures`` failures in a row: 1, 2, 4, 8, then 10, plus 0–1."""
+    return min(10.0, 2.0 ** (max(failures, 1) - 1)) + random.uniform(0, 1)
 
 
 class _Unset(enum.Enum):
@@ -69,10 +94,14 @@ class Client:
         secure: bool = False,
         token: str | None = None,
         timeout: float = 30.0,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
+        """``notice`` makes reads ride out a restart of the server (see the module's doc)."""
         self.base_url = f"{'https' if secure else 'http'}://{host}"
         self.project = project
         self.timeout = timeout
+        self._notice = notice
+        self._reached = False
         headers = {"User-Agent": f"coflux/{__version__}"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -90,26 +119,58 @@ class Client:
     def _request(
         self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any
     ) -> Any:
+        failures = 0
+        while True:
+            try:
+                body = self._request_once(method, path, timeout=timeout, **kwargs)
+            except (ServerUnreachable, ApiError) as exc:
+                if not self._retries(method, exc):
+                    raise
+                failures += 1
+                delay = backoff_delay(failures)
+                assert self._notice is not None
+                self._notice(f"{exc}; trying again in {delay:.1f} s")
+                time.sleep(delay)
+                continue
+            if failures:
+                assert self._notice is not None
+                self._notice(f"reached the server at {self.base_url} again")
+            return body
+
+    def _retries(self, method: str, exc: ClientError) -> bool:
+        if self._notice is None or not self._reached or method != "GET":
+            return False
+        return not isinstance(exc, ApiError) or exc.status in RETRIED_STATUSES
+
+    def _request_once(
+        self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
         try:
             response = self._http.request(
                 method, path, timeout=timeout if timeout is not None else self.timeout, **kwargs
             )
-        except httpx.TimeoutException:
-            raise ServerUnreachable(
-                f"the server at {self.base_url} did not answer in time"
-            ) from None
         except httpx.TransportError as exc:
+            # Connected, then lost: the server was there (this may be its first answer, held
+            # while it waits for a result).
+            self._reached |= isinstance(exc, _LOST)
+            if isinstance(exc, httpx.TimeoutException):
+                raise ServerUnreachable(
+                    f"the server at {self.base_url} did not answer in time"
+                ) from None
             raise ServerUnreachable(
                 f"cannot reach the server at {self.base_url} ({exc or type(exc).__name__})"
             ) from None
         if response.is_error:
+            self._reached |= response.status_code not in RETRIED_STATUSES
             raise _api_error(response)
         try:
-            return response.json()
+            body = response.json()
         except ValueError:
             raise ServerUnreachable(
                 f"the server at {self.base_url} did not answer with JSON (is it a Coflux server?)"
             ) from None
+        self._reached = True
+        return body
 
     def _project_path(self, path: str) -> str:
         return f"/api/projects/{quote(self.project, safe='')}/{path}"

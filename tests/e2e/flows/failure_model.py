@@ -24,6 +24,7 @@ def slow_logger(directory: str, lines: int, pause: float) -> int:
 def waits_for_go(directory: str) -> str:
     """Runs until the test leaves a ``go`` mark."""
     mark(directory, "started")
+    print("waiting for go")
     while not count(directory, "go"):
         time.sleep(0.05)
     return "done"

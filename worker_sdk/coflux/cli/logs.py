@@ -106,7 +106,7 @@ def logs(
     """Show the log of RUN, or of one of its executions (RUN:STEP:ATTEMPT)."""
     run_id, execution = _split(run, execution)
     config = get_config(ctx)
-    with connect(config) as client:
+    with connect(config, patient=follow) as client:
         since = _submitted_ms(client, run_id) if config.output == "text" else 0
         cursor: int | None = None
         collected: list[dict[str, Any]] = []

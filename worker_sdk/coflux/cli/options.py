@@ -99,8 +99,20 @@ def configured_workspace(ctx: click.Context) -> str | None:
     return read_config_file(Path(file)).get("workspace") if file else None
 
 
-def connect(config: Config) -> Client:
-    return Client(config.host, config.project, secure=config.secure, token=config.token)
+def connect(config: Config, *, patient: bool = False) -> Client:
+    """A client of the configured server; a ``patient`` one rides out a restart of the server
+    once reached, saying on stderr what it retries and why (for commands that wait)."""
+    return Client(
+        config.host,
+        config.project,
+        secure=config.secure,
+        token=config.token,
+        notice=_notice if patient else None,
+    )
+
+
+def _notice(text: str) -> None:
+    click.echo(text, err=True)
 
 
 def echo_json(value: Any) -> None:

@@ -129,7 +129,7 @@ def submit(
     values = _parse_arguments(arguments)
     tags = _parse_requires(requires, no_requires)
     config = get_config(ctx)
-    with connect(config) as client:
+    with connect(config, patient=not no_wait) as client:
         submitted = client.submit(
             config.workspace,
             module,
@@ -164,7 +164,7 @@ def runs() -> None:
 def inspect(ctx: click.Context, run_id: str, no_wait: bool) -> None:
     """Show the steps of run RUN_ID, once it has finished unless --no-wait."""
     config = get_config(ctx)
-    with connect(config) as client:
+    with connect(config, patient=not no_wait) as client:
         if no_wait:
             snapshot = client.run(run_id)
         elif config.output == "text" and _is_terminal():
@@ -197,7 +197,7 @@ def result(ctx: click.Context, reference: str, no_wait: bool) -> None:
         raise click.BadParameter(
             "expected RUN, RUN:STEP or RUN:STEP:ATTEMPT", param_hint="REFERENCE"
         )
-    with connect(config) as client:
+    with connect(config, patient=not no_wait) as client:
         if len(parts) == 1:
             outcome = client.result(reference) if no_wait else client.wait_for_result(reference)
         else:
@@ -257,7 +257,7 @@ def rerun(ctx: click.Context, step_id: str, no_wait: bool) -> None:
     if matched is None:
         raise click.BadParameter("expected RUN:STEP, e.g. Rabc123:1", param_hint="RUN:STEP")
     config = get_config(ctx)
-    with connect(config) as client:
+    with connect(config, patient=not no_wait) as client:
         started = client.rerun(step_id, workspace=configured_workspace(ctx))
         ids = {
             "runId": started["run_id"],
