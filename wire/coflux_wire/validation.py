@@ -124,7 +124,8 @@ def _check_list(value: Any, what: str, most: int = MAX_ITEMS) -> list[Any]:
 
 def _check_ids(value: Any, what: str) -> None:
     for item in _check_list(value, what):
-        _check_id(item, f"each of {what}")
+        if not (type(item) is str and 0 < len(item) <= MAX_ID):
+            _fail(what, f"must hold identifiers of 1 to {MAX_ID} characters")
 
 
 def _check_name(value: Any, what: str) -> None:
@@ -151,7 +152,11 @@ def _check_tags(value: Any, what: str) -> None:
     if type(value) is not dict or len(value) > MAX_ITEMS:
         _fail(what, f"must be an object of at most {MAX_ITEMS} keys")
     for values in value.values():
-        if not all(type(v) is str for v in _check_list(values, f"a value of {what}")):
+        if not (
+            type(values) is list
+            and len(values) <= MAX_ITEMS
+            and all(type(v) is str for v in values)
+        ):
             _fail(what, "must map keys to lists of strings")
 
 
@@ -303,7 +308,7 @@ def _result(message: dict[str, Any]) -> None:
         if after is not None and not (_is_int(after) and 0 <= after < MAX_TIMESTAMP_MS):
             _fail("result: 'after' of a suspension", "must be epoch milliseconds (1970-9999)")
         _check_ids(result.get("dependencies", []), "result: 'dependencies' of a suspension")
-    elif kind not in RESULT_TYPES:
+    elif type(kind) is not str or kind not in RESULT_TYPES:
         _fail("result: unknown result type", repr(kind)[:80])
 
 
