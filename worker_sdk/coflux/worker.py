@@ -331,6 +331,7 @@ class Worker:
             self._abandon_all()
         with contextlib.suppress(TimeoutError):
             await self._until(lambda: not self._results, ACK_GRACE)
+        log.info("drained: stopping")
         self._stop()
 
     async def _until(self, predicate: Callable[[], bool], timeout: float | None) -> None:
@@ -345,9 +346,9 @@ class Worker:
 
     async def _connect_forever(self) -> None:
         failures = 0
+        log.info("connecting to %s", self._url)
         while True:
             self._welcomed = False
-            log.info("connecting to %s", self._url)
             try:
                 async with connect(
                     self._url,
@@ -396,11 +397,12 @@ class Worker:
         self._welcome(reply)
         self._welcomed = True
         log.info(
-            "connected: session %s in workspace %s, %d targets, concurrency %s",
+            "connected: session %s in workspace %s, %d targets, concurrency %s, processes %s",
             self._session,
             self._workspace,
             len(self._targets),
             self._concurrency or "unlimited",
+            self._max_processes or "unlimited",
         )
         self._connected = websocket
         self._resync = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -87,6 +88,18 @@ def _tags(
         raise click.BadParameter(str(exc), param_hint=option) from None
 
 
+def log_to_stderr() -> None:
+    """Show what the worker does (connecting, its session, retries, draining) on stderr."""
+    logger = logging.getLogger("coflux")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def serve(options: WorkerOptions, config: Config, register: bool) -> None:
     """Register the workflows if asked, then run the worker until it is stopped.
 
@@ -94,11 +107,15 @@ def serve(options: WorkerOptions, config: Config, register: bool) -> None:
     """
     from ..worker import WorkerError, run_worker
 
+    log_to_stderr()
     if register:
         try:
-            register_workflows(config, options.modules)
+            manifest = register_workflows(config, options.modules)
         except ClientError as exc:
             raise click.ClickException(f"cannot register the workflows: {exc}") from None
+        logging.getLogger("coflux.worker").info(
+            "registered the workflows of %s in workspace %s", ", ".join(manifest), config.workspace
+        )
     try:
         run_worker(**asdict(options), settings=config)
     except WorkerError as exc:
