@@ -4,7 +4,8 @@ A blob with key ``k`` lives at ``blobs/<k[0:2]>/<k[2:4]>/<k[4:]>``. A key is exa
 lowercase hex digits, checked before any path is built from it, so no request can name a file
 outside that directory. A blob is written to a temporary file in its final directory while
 its content is hashed, then renamed into place if the hash is its key: readers never see a
-partial blob, and a body that does not match its key leaves nothing behind.
+partial blob, and a body that does not match its key, or grows beyond the largest blob
+accepted, leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -46,19 +47,30 @@ def blob_path(key: str) -> Path | None:
     return blobs_dir() / key[:2] / key[2:4] / key[4:]
 
 
-def store_blob(key: str, read: Callable[[int], bytes]) -> bool:
+def too_large(limit: int) -> DomainError:
+    return DomainError(
+        f"A blob may hold at most {limit} bytes.",
+        code=Code.REQUEST_TOO_LARGE,
+        details={"limit": limit},
+    )
+
+
+def store_blob(key: str, read: Callable[[int], bytes], limit: int) -> bool:
     """Store the content ``read`` returns in chunks (until ``b""``) as the blob ``key``.
 
-    Returns whether the blob is new. Refuses a key that is not a key (``invalid_key``) and a
-    body that does not hash to it (``hash_mismatch``), and then leaves no file behind.
+    Returns whether the blob is new. Refuses a key that is not a key (``invalid_key``), a body
+    of more than ``limit`` bytes (``request_too_large``: counted as it is read, whatever the
+    request said its length was) and a body that does not hash to the key (``hash_mismatch``),
+    and then leaves no file behind.
     """
     final = blob_path(key)
     if final is None:
         raise invalid_key()
     digest = hashlib.sha256()
+    chunks = _bounded(read, limit)
     if final.is_file():
         # Already here: the body is still checked, so that a wrong one is always refused.
-        while chunk := read(CHUNK):
+        for chunk in chunks:
             digest.update(chunk)
         _check(digest, key)
         return False
@@ -66,7 +78,7 @@ def store_blob(key: str, read: Callable[[int], bytes]) -> bool:
     descriptor, temporary = _temporary_file(final.parent)
     try:
         with os.fdopen(descriptor, "wb") as file:
-            while chunk := read(CHUNK):
+            for chunk in chunks:
                 digest.update(chunk)
                 file.write(chunk)
             file.flush()
@@ -81,6 +93,15 @@ def store_blob(key: str, read: Callable[[int], bytes]) -> bool:
                 directory.rmdir()  # only if still empty: another blob may have arrived
         raise
     return True
+
+
+def _bounded(read: Callable[[int], bytes], limit: int) -> Iterator[bytes]:
+    received = 0
+    while chunk := read(CHUNK):
+        received += len(chunk)
+        if received > limit:
+            raise too_large(limit)
+        yield chunk
 
 
 def _check(digest: hashlib._Hash, key: str) -> None:

@@ -1,27 +1,34 @@
 """``/blobs/<key>``: the server's blob store over HTTP (SPEC §4).
 
-``PUT`` stores the body under its key (204; 400 ``invalid_key``, 400 ``hash_mismatch``),
-``GET`` returns it (404 if absent or if the key is not a key) and ``HEAD`` tells whether it is
-there and its size. Large blobs are streamed both ways rather than held in memory.
+``PUT`` stores the body under its key (204; 400 ``invalid_key``, 400 ``hash_mismatch``, 413
+``request_too_large`` beyond ``COFLUX_MAX_BLOB_BYTES``), ``GET`` returns it (404 if absent or
+if the key is not a key) and ``HEAD`` tells whether it is there and its size. Large blobs are
+streamed both ways rather than held in memory. A body the request says is too large is refused
+before it is read; one that grows too large as it is read (whatever its ``Content-Length``
+said) as soon as it does. Under ``manage.py serve`` the server itself refuses such bodies
+before the application sees them (``coflux_server.http_server``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from assets.blobs import CHUNK, blob_path, store_blob
+from assets.blobs import CHUNK, blob_path, invalid_key, store_blob, too_large
 from coflux_server.api_async import async_api_view
 from coflux_server.api_errors import error_response
 from projects.errors import Code, DomainError
 
 IN_MEMORY = 1024 * 1024
 """Blobs up to this size are read whole; larger ones are streamed."""
+_DIGITS = re.compile(r"[0-9]{1,30}")
 
 
 def _not_found(key: str) -> JsonResponse:
@@ -32,8 +39,14 @@ def _not_found(key: str) -> JsonResponse:
 @async_api_view(["GET", "HEAD", "PUT"])
 async def blob(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "PUT":
+        if blob_path(key) is None:
+            raise invalid_key()
+        limit = settings.COFLUX_MAX_BLOB_BYTES
+        length = request.headers.get("Content-Length", "")
+        if _DIGITS.fullmatch(length) and int(length) > limit:
+            raise too_large(limit)
         # Not in the thread the ORM's sync code shares: a large body must not hold it up.
-        await sync_to_async(store_blob, thread_sensitive=False)(key, request.read)
+        await sync_to_async(store_blob, thread_sensitive=False)(key, request.read, limit)
         return HttpResponse(status=204)
     path = blob_path(key)
     size = await asyncio.to_thread(_size, path) if path is not None else None

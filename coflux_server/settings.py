@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from coflux_server.env import env_bool, env_float, env_str
+from coflux_server.env import env_bool, env_float, env_int, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("COFLUX_DATA_DIR", str(Path.cwd() / "data"))).resolve()
@@ -156,6 +156,8 @@ COFLUX_SESSION_GRACE = env_float("COFLUX_SESSION_GRACE", 30.0)
 """Seconds a disconnected worker session may take to reconnect before its work is abandoned."""
 COFLUX_LEASE_SECONDS = env_float("COFLUX_LEASE_SECONDS", 15.0)
 """How long an orchestrator's claim on a project lasts without renewal."""
+COFLUX_MAX_BLOB_BYTES = env_int("COFLUX_MAX_BLOB_BYTES", 5 * 1024**3, minimum=1)
+"""The largest blob the server stores, and so the largest request body it reads."""
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from django.test import Client
 
 from assets.blobs import store_blob
+from projects.errors import Code, DomainError
 
 CONTENT = b"the content of a blob\n"
 KEY = hashlib.sha256(CONTENT).hexdigest()
@@ -139,7 +141,7 @@ def test_it_writes_the_body_in_chunks_without_holding_it(data_dir: Path):
         reads.append(len(chunk))
         return chunk
 
-    assert store_blob(key, read) is True
+    assert store_blob(key, read, len(content)) is True
     assert max(reads) <= 1024 * 1024
     assert (data_dir / "blobs" / key[:2] / key[2:4] / key[4:]).read_bytes() == content
 
@@ -158,3 +160,35 @@ def test_large_blobs_travel_whole_through_a_real_server(live_server_url: str):
     wrong = httpx.put(f"{live_server_url}/blobs/{'1' * 64}", content=content, timeout=60)
     assert wrong.status_code == 400
     assert wrong.json()["error"] == "hash_mismatch"
+
+
+def test_it_refuses_a_body_larger_than_the_limit(client: Client, data_dir: Path, settings):
+    settings.COFLUX_MAX_BLOB_BYTES = len(CONTENT) - 1
+
+    response = put(client, KEY, CONTENT)
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "request_too_large"
+    assert response.json()["details"] == {"limit": len(CONTENT) - 1}
+    assert files_under(data_dir) == []
+
+
+def test_a_body_at_the_limit_is_stored(client: Client, data_dir: Path, settings):
+    settings.COFLUX_MAX_BLOB_BYTES = len(CONTENT)
+
+    assert put(client, KEY, CONTENT).status_code == 204
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_body_is_counted_as_it_is_read_whatever_its_length_said(data_dir: Path, stored: bool):
+    content = os.urandom(3 * 1024 * 1024)
+    key = hashlib.sha256(content).hexdigest()
+    if stored:
+        store_blob(key, io.BytesIO(content).read, len(content))
+    before = files_under(data_dir)
+
+    with pytest.raises(DomainError) as refused:
+        store_blob(key, io.BytesIO(content).read, len(content) - 1)
+
+    assert refused.value.code == Code.REQUEST_TOO_LARGE
+    assert files_under(data_dir) == before

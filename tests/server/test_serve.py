@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
+from urllib.parse import urlsplit
+
+from tests.processes import ROOT, Server
 
 
 def test_it_serves_the_api_with_the_default_project_and_workspace(live_server_url):
@@ -19,3 +24,25 @@ def test_it_serves_static_files(live_server_url):
 
     with urllib.request.urlopen(url, timeout=5) as response:
         assert response.status == 200
+
+
+def test_a_port_in_use_is_one_line_of_error_and_a_failed_exit(live_server_url, tmp_path):
+    port = urlsplit(live_server_url).port
+    second = Server(tmp_path)  # its own data directory and database, the first one's port
+    try:
+        process = subprocess.run(
+            [sys.executable, "manage.py", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=second.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        second.close()
+
+    assert process.returncode != 0
+    assert "listening" not in process.stdout
+    (line,) = process.stderr.splitlines()
+    assert line.startswith(f"CommandError: cannot listen on 127.0.0.1:{port}: ")
+    assert line.endswith("Address already in use")

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from projects.models import Project
 from workspaces.models import Workspace
@@ -42,15 +42,23 @@ class Command(BaseCommand):
 
         # Daphne installs Twisted's asyncio reactor when imported: import it only to serve.
         from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server, twisted_loop
+        from daphne.server import twisted_loop
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
         from coflux_server.asgi import application
+        from coflux_server.http_server import Server
         from coflux_wire.protocol import MAX_MESSAGE_BYTES
         from runs.orchestration.runner import start_all_runners
 
-        self.stdout.write(f"Coflux server listening on http://{host}:{port}/ (project {project})")
-        Server(
+        def ready() -> None:
+            self.stdout.write(
+                f"Coflux server listening on http://{host}:{port}/ (project {project})"
+            )
+            # Orchestrators start with the event loop: expiries and work queued before a
+            # restart are handled even before any worker connects.
+            twisted_loop.create_task(start_all_runners())
+
+        server = Server(
             # Serves the admin's and Studio's static files; everything else goes to the app.
             application=ASGIStaticFilesHandler(application),
             endpoints=build_endpoint_description_strings(host=host, port=port),
@@ -59,7 +67,9 @@ class Command(BaseCommand):
             websocket_max_frame_size=MAX_MESSAGE_BYTES,
             application_close_timeout=10,
             verbosity=verbosity,
-            # Orchestrators start with the event loop: expiries and work queued before a
-            # restart are handled even before any worker connects.
-            ready_callable=lambda: twisted_loop.create_task(start_all_runners()),
-        ).run()
+            ready_callable=ready,
+            max_body_bytes=settings.COFLUX_MAX_BLOB_BYTES,
+        )
+        server.run()
+        if server.listen_failure is not None:
+            raise CommandError(f"cannot listen on {host}:{port}: {server.listen_failure}")

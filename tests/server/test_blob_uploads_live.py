@@ -1,0 +1,132 @@
+"""Blob uploads to a real ``manage.py serve``: streamed to disk without growing the server, and
+refused beyond ``COFLUX_MAX_BLOB_BYTES`` before the body is read."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.processes import Server
+
+LIMIT = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    started = Server(tmp_path_factory.mktemp("blobs")).start()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.fixture(scope="module")
+def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    started = Server(tmp_path_factory.mktemp("small"), COFLUX_MAX_BLOB_BYTES=str(LIMIT)).start()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+def memory_mb(server: Server, field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (the most so far) of the server process, in MB."""
+    assert server.process is not None
+    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field}")
+
+
+def blob_chunks(megabytes: int) -> tuple[str, Iterator[bytes]]:
+    """A blob's key and its content, made a megabyte at a time."""
+    block = os.urandom(1024 * 1024)
+    digest = hashlib.sha256()
+    for number in range(megabytes):
+        digest.update(number.to_bytes(8) + block[8:])
+
+    def chunks() -> Iterator[bytes]:
+        for number in range(megabytes):
+            yield number.to_bytes(8) + block[8:]
+
+    return digest.hexdigest(), chunks()
+
+
+def assert_nothing_stored(server: Server, key: str) -> None:
+    """Neither the blob nor a temporary file of an upload is in the server's blob directory."""
+    files = [path for path in (server.data_dir / "blobs").rglob("*") if path.is_file()]
+    assert [path for path in files if path.name == key[4:] or path.name.startswith(".")] == []
+
+
+def assert_too_large(response: httpx.Response) -> None:
+    assert response.status_code == 413
+    assert response.json()["error"] == "request_too_large"
+    assert response.json()["details"] == {"limit": LIMIT}
+
+
+def test_a_200_mb_upload_does_not_grow_the_server(server):
+    key, chunks = blob_chunks(200)
+    small = os.urandom(3 * 1024 * 1024)  # a first upload, for what any upload allocates once
+    httpx.put(f"{server.url}/blobs/{hashlib.sha256(small).hexdigest()}", content=small)
+    before = memory_mb(server, "VmRSS")
+
+    response = httpx.put(f"{server.url}/blobs/{key}", content=chunks, timeout=300)
+
+    assert response.status_code == 204, response.text
+    assert memory_mb(server, "VmHWM") - before < 50
+    head = httpx.head(f"{server.url}/blobs/{key}")
+    assert head.headers["content-length"] == str(200 * 1024 * 1024)
+
+
+def test_a_body_declared_too_large_is_refused_before_it_is_sent(small_server):
+    key = "0" * 64
+    with socket.create_connection(("127.0.0.1", small_server.port), timeout=10) as connection:
+        head = f"PUT /blobs/{key} HTTP/1.1\r\nHost: x\r\nContent-Length: {10**12}\r\n\r\n"
+        connection.sendall(head.encode())
+        answer = b""
+        while b"}" not in answer:
+            received = connection.recv(4096)
+            assert received, answer
+            answer += received
+
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 413 ")
+    assert b'"error": "request_too_large"' in body
+    assert_nothing_stored(small_server, key)
+
+
+def test_a_body_too_large_is_refused_after_the_limit(small_server):
+    content = os.urandom(LIMIT + 1)
+    key = hashlib.sha256(content).hexdigest()
+
+    response = httpx.put(f"{small_server.url}/blobs/{key}", content=content)
+
+    assert_too_large(response)
+    assert_nothing_stored(small_server, key)
+
+
+def test_a_chunked_body_is_refused_once_it_grows_past_the_limit(small_server):
+    key, chunks = blob_chunks(3)
+
+    response = httpx.put(f"{small_server.url}/blobs/{key}", content=chunks)
+
+    assert response.request.headers.get("transfer-encoding") == "chunked"
+    assert_too_large(response)
+    assert_nothing_stored(small_server, key)
+
+
+def test_a_body_at_the_limit_is_stored_and_the_server_goes_on(small_server):
+    content = os.urandom(LIMIT)
+    key = hashlib.sha256(content).hexdigest()
+
+    response = httpx.put(f"{small_server.url}/blobs/{key}", content=content)
+
+    assert response.status_code == 204
+    assert httpx.get(f"{small_server.url}/blobs/{key}").content == content
+    assert httpx.get(f"{small_server.url}/api/discover").status_code == 200
