@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from runs.states import State
 from runs.studio.outline import Attempt, Outline, StepOutline, counts_by_state
@@ -505,15 +506,39 @@ class _Builder:
     # --- where they go ----------------------------------------------------------------------
 
     def layout(self) -> Graph:
+        """Place each node in the column of its depth, its first callee on its row, each next
+        callee below the previous one's whole subtree, nothing over a node already placed."""
+        children: dict[str | None, list[str]] = defaultdict(list)
+        for key in self.order:
+            children[self.tree_parent.get(key)].append(key)
         next_free: dict[int, int] = defaultdict(int)
+
+        def place(key: str, layer: int, top: int) -> list[Any]:
+            node = self.nodes[key]
+            node.layer = layer
+            node.row = max(top, next_free[layer])
+            next_free[layer] = node.row + 1
+            return [key, 0, node.row, node.row]  # key, next child, bottom row, next child's top
+
+        top = 0
+        for root in children[None]:
+            stack = [place(root, 0, top)]
+            while stack:
+                frame = stack[-1]
+                key, index, bottom, child_top = frame
+                callees = children.get(key, [])
+                if index < len(callees):
+                    frame[1] += 1
+                    stack.append(place(callees[index], self.nodes[key].layer + 1, child_top))
+                    continue
+                stack.pop()
+                if stack:
+                    stack[-1][2] = max(stack[-1][2], bottom)
+                    stack[-1][3] = bottom + 1
+                else:
+                    top = bottom + 1
         for key in self.order:
             node = self.nodes[key]
-            parent = self.tree_parent.get(key)
-            parent_node = self.nodes[parent] if parent is not None else None
-            node.layer = parent_node.layer + 1 if parent_node is not None else 0
-            lowest = parent_node.row if parent_node is not None else 0
-            node.row = max(next_free[node.layer], lowest)
-            next_free[node.layer] = node.row + 1
             column_x = MARGIN + node.layer * (NODE_WIDTH + COLUMN_GAP)
             node.x = column_x + (NODE_WIDTH - node.width) // 2 if node.kind != "step" else column_x
             node.y = MARGIN + node.row * ROW_PITCH + (ROW_PITCH - node.height) // 2
