@@ -67,3 +67,23 @@ def test_a_message_too_large_for_a_frame_is_replaced_or_left_out(monkeypatch):
     assert replace() and outbox[1]["result"]["type"] == "error"
     assert outbox[1]["result"]["error"]["type"] == "coflux.MessageTooLarge"
     assert not replace()
+
+
+def test_printed_text_is_cleaned_of_what_the_server_refuses_one_for_one():
+    (line,) = captured("a\x00b\ud800c\n")
+    assert line == "a\ufffdb\ufffdc"
+    long_line = "\x00" * (MAX_LOG_LINE + 3)
+    (line,) = captured(long_line + "\n")
+    assert line == "\ufffd" * MAX_LOG_LINE + "… (3 more characters)"
+
+
+def test_an_error_with_awkward_text_makes_a_result_the_server_accepts():
+    awkward = type("Bad" + "x" * 300, (Exception,), {})
+    try:
+        raise awkward("nul \x00 and \udc80 here")
+    except Exception as exc:
+        result = error_result(exc)
+    message = {"type": "result", "execution": "R1:1:1", "result": result}
+    assert protocol.validate(message, protocol.WORKER_MESSAGES)
+    assert result["error"]["message"] == "nul \ufffd and \ufffd here"
+    assert len(result["error"]["type"]) == 255

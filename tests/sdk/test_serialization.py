@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from coflux import Execution, blobs
 from coflux.blobs import Blobs, MemoryStore, key_of
 from coflux.serialization import deserialize, serialize, to_json
+from coflux_wire import protocol
+from coflux_wire.values import MAX_DATA_DEPTH
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -157,6 +159,75 @@ def test_non_finite_floats_round_trip():
     decoded = over_the_wire([math.inf, -math.inf, math.nan])
     assert decoded[:2] == [math.inf, -math.inf]
     assert math.isnan(decoded[2])
+
+
+# Values that plain JSON on the wire cannot hold: the boundary refuses NUL and lone surrogates in
+# text, integers beyond signed 64 bits and floats that are not finite, so they travel wrapped.
+awkward_text = st.text(st.characters(codec=None, categories=["Cs", "Cc"])) | st.sampled_from(
+    ["\x00", "a\x00b", "\ud800", "\udfff\x00\ud83d"]
+)
+awkward_scalars = (
+    awkward_text
+    | st.floats()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64, 10**200])
+)
+awkward = st.recursive(
+    hashables | awkward_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(hashables | awkward_text, inner, max_size=4)
+        | st.tuples(inner, inner)
+    ),
+    max_leaves=12,
+)
+
+
+def over_the_boundary(value: Any) -> Any:
+    """``value`` as a task's result: encoded, framed, read and validated by the server's rules,
+    then decoded."""
+    result = {"type": "value", "value": serialize(value)}
+    message = {"type": "result", "execution": "R1:1:1", "result": result}
+    (received,) = protocol.messages_of(protocol.encode(message))
+    return deserialize(protocol.validate(received, protocol.WORKER_MESSAGES)["result"]["value"])
+
+
+@given(awkward)
+def test_values_json_cannot_hold_pass_the_boundary_and_round_trip(value):
+    assert canonical(over_the_boundary(value)) == canonical(value)
+
+
+def test_awkward_scalars_have_wrappers_of_their_own():
+    data = data_of
+    assert data("a\x00b\ud800") == {"type": "str", "chunks": ["a", 0, "b", 0xD800]}
+    assert data(2**64) == {"type": "int", "value": "18446744073709551616"}
+    assert data(-(2**63)) == -(2**63)
+    assert data(math.nan) == {"type": "float", "value": "nan"}
+
+
+def test_an_integer_with_more_digits_than_python_prints_round_trips():
+    huge = -(7**10_000)
+    assert data_of(huge)["value"].startswith("-0x")
+    assert over_the_boundary([huge]) == [huge]
+
+
+def data_of(value: Any) -> Any:
+    return serialize(value, blobs=Blobs([MemoryStore()], threshold=10**6))["data"]
+
+
+def nested(levels: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_deep_data_is_kept_as_a_blob_however_small():
+    shallow, deep = nested(MAX_DATA_DEPTH), nested(MAX_DATA_DEPTH + 1)
+    roomy = Blobs([MemoryStore()], threshold=10**6)
+    assert serialize(shallow, blobs=roomy)["type"] == "inline"
+    assert serialize(deep, blobs=roomy)["type"] == "blob"
+    assert over_the_boundary(nested(200)) == nested(200)
 
 
 def test_execution_handles_travel_as_deduplicated_refs():

@@ -202,7 +202,14 @@ def store(message: dict[str, Any], execution: Execution) -> None:
     elif kind == "metric":
         definitions = {d["key"]: d for d in message["definitions"]}
         MetricDefinition.objects.bulk_create(
-            MetricDefinition(execution=execution, **d) for d in definitions.values()
+            MetricDefinition(
+                execution=execution,
+                key=key,
+                group=d.get("group"),
+                scale=d.get("scale"),
+                throttle=d.get("throttle"),
+            )
+            for key, d in definitions.items()
         )
         MetricPoint.objects.bulk_create(
             MetricPoint(execution=execution, key=key, value=value, at=point_at)
