@@ -36,6 +36,7 @@ from projects.permissions import Action, may
 from runs.models import Execution, Run
 from runs.orchestration.events import run_group, workspace_group
 from runs.snapshots import UNFINISHED_STATUSES, run_status
+from runs.studio import workspace_parts
 from runs.studio.http import studio_project
 from runs.studio.run_parts import find_run, render_part
 from runs.studio.run_state import RunState
@@ -146,8 +147,93 @@ RUN_PARTS = [
     LivePart(_run_groups, _panel_concerned, _draw_run_part("panel")),
 ]
 
+
+# --- the workspace pages (runs.studio.workspace_parts draws their parts) ----------------------
+
+
+def _workspace_groups(page: Page) -> list[str]:
+    return [workspace_group(page.workspace.pk)] if page.workspace is not None else []
+
+
+def _workspace_changed(page: Page, event: dict[str, Any]) -> bool:
+    return event.get("type") == "workspace.changed"
+
+
+def _runs_changed(page: Page, event: dict[str, Any]) -> bool:
+    return _workspace_changed(page, event) and bool(event.get("runs"))
+
+
+def _draw_workspace_part(
+    template: str, context_of: Callable[[Page, Workspace], dict[str, Any]]
+) -> Callable[[Page], Drawn]:
+    def draw(page: Page) -> Drawn:
+        assert page.workspace is not None
+        context = context_of(page, page.workspace)
+        return Drawn(workspace_parts.draw(template, context), workspace_parts.growing(context))
+
+    return draw
+
+
+def _workflow_of(page: Page) -> tuple[str, str]:
+    module, _, target = page.query.get("workflow", "").partition("/")
+    return module, target
+
+
+SIDEBAR_PART = LivePart(
+    _workspace_groups,
+    _workspace_changed,
+    _draw_workspace_part(
+        workspace_parts.SIDEBAR, lambda page, ws: workspace_parts.sidebar_part(ws)
+    ),
+)
+OVERVIEW_RUNS = LivePart(
+    _workspace_groups,
+    _runs_changed,
+    _draw_workspace_part(
+        workspace_parts.RUNS, lambda page, ws: workspace_parts.runs_part(ws, page.query)
+    ),
+    refresh=5.0,
+)
+WORKFLOW_RUNS = LivePart(
+    _workspace_groups,
+    _runs_changed,
+    _draw_workspace_part(
+        workspace_parts.RUNS,
+        lambda page, ws: workspace_parts.runs_part(ws, page.query, _workflow_of(page)),
+    ),
+    refresh=5.0,
+)
+MODULE_QUEUE = LivePart(
+    _workspace_groups,
+    _runs_changed,
+    _draw_workspace_part(
+        workspace_parts.MODULE_QUEUE,
+        lambda page, ws: workspace_parts.module_queue_part(ws, page.query.get("module", "")),
+    ),
+    refresh=5.0,
+)
+SESSIONS = LivePart(
+    _workspace_groups,
+    _workspace_changed,
+    _draw_workspace_part(
+        workspace_parts.SESSIONS, lambda page, ws: workspace_parts.sessions_part(ws)
+    ),
+    refresh=5.0,
+)
+QUEUE = LivePart(
+    _workspace_groups,
+    _workspace_changed,
+    _draw_workspace_part(workspace_parts.QUEUE, lambda page, ws: workspace_parts.queue_part(ws)),
+    refresh=5.0,
+)
+
 PAGES: dict[str, list[LivePart]] = {
-    "run": RUN_PARTS,
+    "run": [*RUN_PARTS, SIDEBAR_PART],
+    "overview": [SIDEBAR_PART, OVERVIEW_RUNS],
+    "workflow": [SIDEBAR_PART, WORKFLOW_RUNS],
+    "module": [SIDEBAR_PART, MODULE_QUEUE],
+    "workers": [SIDEBAR_PART, SESSIONS],
+    "queue": [SIDEBAR_PART, QUEUE],
 }
 """The live parts of each kind of page (the ``page`` its socket names)."""
 

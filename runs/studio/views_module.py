@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from projects.permissions import Action
 from runs.studio.context import chrome, live_url, sidebar
 from runs.studio.http import render_page, require, studio_project, studio_view, workspace_or_404
-from runs.studio.queries import module_queue
+from runs.studio.workspace_parts import MODULE_QUEUE, module_queue_part
 
 
 @require_GET
@@ -21,12 +21,12 @@ def module(request: HttpRequest, workspace: str, module: str) -> HttpResponse:
     found = next((m for m in modules if m.name == module), None)
     if found is None:
         raise Http404(f"No module {module!r} in workspace {space.name!r}.")
-    context = {"workspace": space, "module": found, "queue": module_queue(space, module)}
+    context = {**module_queue_part(space, module), "module": found}
     live = live_url(workspace=space, page="module", params={"module": module})
     return render_page(
         request,
         "studio/module.html",
         context,
         chrome=lambda: {**chrome(request, space, live=live, project=project), "sidebar": modules},
-        partial="studio/module/_queue.html",
+        partial=MODULE_QUEUE,
     )

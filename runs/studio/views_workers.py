@@ -8,8 +8,7 @@ from django.views.decorators.http import require_GET
 from projects.permissions import Action
 from runs.studio.context import chrome, live_url
 from runs.studio.http import render_page, require, studio_project, studio_view, workspace_or_404
-from runs.studio.queries import worker_sessions
-from runs.studio.waiting import explain_queue
+from runs.studio.workspace_parts import QUEUE, SESSIONS, queue_part, sessions_part
 
 
 @require_GET
@@ -22,9 +21,9 @@ def workers(request: HttpRequest, workspace: str) -> HttpResponse:
     return render_page(
         request,
         "studio/workers.html",
-        {"workspace": space, "sessions": worker_sessions(space)},
+        sessions_part(space),
         chrome=lambda: chrome(request, space, live=live, project=project),
-        partial="studio/workers/_sessions.html",
+        partial=SESSIONS,
     )
 
 
@@ -38,7 +37,7 @@ def queue(request: HttpRequest, workspace: str) -> HttpResponse:
     return render_page(
         request,
         "studio/queue.html",
-        {"workspace": space, "entries": explain_queue(space)},
+        queue_part(space),
         chrome=lambda: chrome(request, space, live=live, project=project),
-        partial="studio/queue/_entries.html",
+        partial=QUEUE,
     )

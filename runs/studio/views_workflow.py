@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from projects.errors import DomainError
@@ -12,8 +11,9 @@ from runs.studio.context import chrome, live_url
 from runs.studio.http import render_page, require, studio_project, studio_view, workspace_or_404
 from runs.studio.links import run_url
 from runs.studio.markdown import render_markdown
-from runs.studio.runlist import STATUSES, RunFilters, run_page
+from runs.studio.runlist import STATUSES
 from runs.studio.submitform import RunForm, apply_server_errors, build_form, read_submission
+from runs.studio.workspace_parts import RUNS, runs_part
 from runs.submission import InvalidArguments, submit_run
 from runs.values import from_plain_json
 from workspaces.models import Target, Workspace
@@ -82,15 +82,12 @@ def _page(
     request: HttpRequest, space: Workspace, target: Target, form: RunForm, status: int = 200
 ) -> HttpResponse:
     module, name = target.module.name, target.name
-    filters = RunFilters.parse(request.GET, workflow=f"{module}/{name}")
     context = {
-        "workspace": space,
+        **runs_part(space, request.GET, (module, name)),
         "target": target,
         "docstring": render_markdown(target.instruction),
         "form": form,
-        "runs": run_page(space, filters),
         "statuses": STATUSES,
-        "list_url": reverse("studio:workflow", args=[space.name, module, name]),
         "fixed_workflow": True,
     }
     filter_params = {k: v for k, v in request.GET.items() if v and k != "workflow"}
@@ -104,6 +101,6 @@ def _page(
         "studio/workflow.html",
         context,
         chrome=lambda: chrome(request, space, live=live),
-        partial="studio/runs/_list.html",
+        partial=RUNS,
         status=status,
     )

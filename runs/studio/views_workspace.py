@@ -21,7 +21,8 @@ from runs.studio.http import (
     studio_view,
     workspace_or_404,
 )
-from runs.studio.runlist import STATUSES, RunFilters, run_page
+from runs.studio.runlist import STATUSES
+from runs.studio.workspace_parts import RUNS, runs_part
 from workspaces.actions import archive_workspace, create_workspace, set_workspace_state
 from workspaces.models import Workspace
 
@@ -47,20 +48,14 @@ def overview(request: HttpRequest, workspace: str) -> HttpResponse:
     project = studio_project()
     space = workspace_or_404(project, workspace)
     require(request, Action.VIEW, space)
-    filters = RunFilters.parse(request.GET)
-    context = {
-        "workspace": space,
-        "runs": run_page(space, filters),
-        "statuses": STATUSES,
-        "list_url": reverse("studio:overview", args=[space.name]),
-    }
+    context = {**runs_part(space, request.GET), "statuses": STATUSES}
     live = live_url(workspace=space, page="overview", params=_live_filters(request))
     return render_page(
         request,
         "studio/overview.html",
         context,
         chrome=lambda: chrome(request, space, live=live, project=project),
-        partial="studio/runs/_list.html",
+        partial=RUNS,
     )
 
 
