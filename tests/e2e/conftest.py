@@ -15,8 +15,12 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def worker(server):
-    worker = Worker(server, *MODULES)
+def worker(request, server):
+    """A worker shared by a test module's tests: it hosts the module's ``WORKER_MODULES``
+    (default ``MODULES``) with ``WORKER_CONCURRENCY`` slots (default 4)."""
+    modules = getattr(request.module, "WORKER_MODULES", MODULES)
+    concurrency = getattr(request.module, "WORKER_CONCURRENCY", 4)
+    worker = Worker(server, *modules, concurrency=concurrency)
     yield worker
     worker.kill()
 

@@ -15,19 +15,14 @@ import pytest
 
 from tests.e2e.flows.marks import count, mark
 from tests.e2e.support import value_of
-from tests.processes import ROOT, Worker, cli, cli_env, cli_json, wait_until
+from tests.processes import ROOT, cli, cli_env, cli_json, wait_until
 
 pytestmark = pytest.mark.e2e
 
 CACHING = "tests.e2e.flows.caching"
-
-
-@pytest.fixture(scope="module")
-def worker(server):
-    # fib(20) holds a slot for every level of its recursion while it waits on the next one.
-    worker = Worker(server, CACHING, concurrency=32)
-    yield worker
-    worker.kill()
+WORKER_MODULES = (CACHING,)
+# fib(20) holds a slot for every level of its recursion while it waits on the next one.
+WORKER_CONCURRENCY = 32
 
 
 def unique(name: str) -> str:

@@ -6,18 +6,13 @@ import pytest
 
 from tests.e2e.flows.marks import wait_for_mark
 from tests.e2e.support import value_of
-from tests.processes import Worker, cli
+from tests.processes import cli
 
 pytestmark = pytest.mark.e2e
 
 DURABLE = "tests.e2e.flows.durable"
-
-
-@pytest.fixture(scope="module")
-def worker(server):
-    worker = Worker(server, DURABLE, concurrency=16)
-    yield worker
-    worker.kill()
+WORKER_MODULES = (DURABLE,)
+WORKER_CONCURRENCY = 16
 
 
 def states(run):

@@ -9,19 +9,14 @@ import pytest
 
 from tests.e2e.flows.marks import count
 from tests.e2e.support import executions, states, value_of
-from tests.processes import Worker, cli_json
+from tests.processes import cli_json
 
 pytestmark = pytest.mark.e2e
 
 DURABLE = "tests.e2e.flows.durable"
 WAITING = "tests.e2e.flows.waiting"
-
-
-@pytest.fixture(scope="module")
-def worker(server):
-    worker = Worker(server, WAITING, DURABLE, concurrency=16)
-    yield worker
-    worker.kill()
+WORKER_MODULES = (WAITING, DURABLE)
+WORKER_CONCURRENCY = 16
 
 
 def run_value(server, target, *arguments):

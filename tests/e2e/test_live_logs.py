@@ -8,21 +8,15 @@ import time
 import pytest
 
 from tests.e2e.flows.marks import count, wait_for_mark
-from tests.processes import Worker, wait_until
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 
 FLOWS = "tests.e2e.flows.failure_model"
+WORKER_MODULES = (FLOWS,)
 SETTLE = 0.5
 """Seconds after a line is printed by when it has reached the server: the executor's flush
 interval (0.05 s) and the worker's linger (0.05 s), with room for a loaded machine."""
-
-
-@pytest.fixture(scope="module")
-def worker(server):
-    worker = Worker(server, FLOWS)
-    yield worker
-    worker.kill()
 
 
 def lines(server, run_id: str) -> list[str]:

@@ -6,18 +6,12 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.support import executions, states, value_of
-from tests.processes import Worker
 
 pytestmark = pytest.mark.e2e
 
 DURABLE = "tests.e2e.flows.durable"
-
-
-@pytest.fixture(scope="module")
-def worker(server):
-    worker = Worker(server, DURABLE, concurrency=16)
-    yield worker
-    worker.kill()
+WORKER_MODULES = (DURABLE,)
+WORKER_CONCURRENCY = 16
 
 
 def test_a_recurrent_task_runs_again_until_it_returns_a_value(server, worker, tmp_path):

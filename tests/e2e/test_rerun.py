@@ -5,19 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.support import value_of
-from tests.processes import Worker, cli_json, wait_until
+from tests.processes import cli_json, wait_until
 
 pytestmark = pytest.mark.e2e
 
 DURABLE = "tests.e2e.flows.durable"
+WORKER_MODULES = (DURABLE,)
+WORKER_CONCURRENCY = 16
 UNFINISHED = ("queued", "assigned")
-
-
-@pytest.fixture(scope="module")
-def worker(server):
-    worker = Worker(server, DURABLE, concurrency=16)
-    yield worker
-    worker.kill()
 
 
 def outcomes(run, number):

@@ -9,19 +9,14 @@ import pytest
 
 from tests.e2e.flows.marks import count, wait_for_mark
 from tests.e2e.support import attempts, value_of
-from tests.processes import Worker, cli_json
+from tests.processes import cli_json
 
 pytestmark = pytest.mark.e2e
 
 DURABLE = "tests.e2e.flows.durable"
 CRASHY = "tests.e2e.flows.crashy"
-
-
-@pytest.fixture(scope="module")
-def worker(server):
-    worker = Worker(server, DURABLE, concurrency=16)
-    yield worker
-    worker.kill()
+WORKER_MODULES = (DURABLE,)
+WORKER_CONCURRENCY = 16
 
 
 def test_a_task_failing_twice_succeeds_on_its_third_attempt(server, worker, tmp_path):

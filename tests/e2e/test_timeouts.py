@@ -7,18 +7,13 @@ from datetime import datetime
 import pytest
 
 from tests.e2e.support import executions, states, value_of
-from tests.processes import Worker, wait_until
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 
 DURABLE = "tests.e2e.flows.durable"
-
-
-@pytest.fixture(scope="module")
-def worker(server):
-    worker = Worker(server, DURABLE, concurrency=16)
-    yield worker
-    worker.kill()
+WORKER_MODULES = (DURABLE,)
+WORKER_CONCURRENCY = 16
 
 
 def seconds(execution, since="started_at", until="completed_at"):
