@@ -148,15 +148,23 @@ def load_panel(run: Run, number: int, attempt: int | None, tab: str) -> Panel:
         attempts=attempts,
         attempt=shown,
         tab=tab if tab in PANEL_TABS else "overview",
-        arguments=_arguments(run, step),
+        arguments=[],
         result_kind="",
     )
-    _outcome(panel)
     panel.log_counts = execution_log_count([a.id for a in attempts])
-    panel.timing = _timing(shown)
-    _cache_and_memo(panel)
-    _connections(panel)
     _rerun_choices(panel)
+    # Each tab loads only what it shows.
+    if panel.tab == "overview":
+        panel.arguments = _arguments(run, step)
+        _outcome(panel)
+        _options(panel)
+        panel.assets = _assets(shown)
+    elif panel.tab == "timing":
+        panel.timing = _timing(shown)
+    elif panel.tab == "cache":
+        _cache_and_memo(panel)
+    elif panel.tab == "connections":
+        _connections(panel)
     return panel
 
 
@@ -255,16 +263,9 @@ def _timing(execution: Execution) -> list[TimingRow]:
     return rows
 
 
-def _cache_and_memo(panel: Panel) -> None:
-    step, attempt = panel.step, panel.attempt
-    options = step.options if isinstance(step.options, dict) else {}
-    panel.cache = options.get("cache") or None
-    if panel.cache is not None:
-        max_age = panel.cache.get("max_age_ms")
-        panel.cache_max_age = duration(max_age / 1000) if max_age is not None else "any age"
-    panel.cache_key = step.cache_key
-    panel.memo = options.get("memo")
-    panel.memo_key = step.memo_key
+def _options(panel: Panel) -> None:
+    """What the step was called with besides its arguments: requires and the other options."""
+    options = panel.step.options if isinstance(panel.step.options, dict) else {}
     panel.requires = options.get("requires") or {}
     panel.run_requires = panel.run.requires
     shown_options = []
@@ -279,6 +280,18 @@ def _cache_and_memo(panel: Panel) -> None:
         if options.get(key) not in (None, False, 0, [], {}):
             shown_options.append((label, _option_text(key, options[key])))
     panel.options = shown_options
+
+
+def _cache_and_memo(panel: Panel) -> None:
+    step, attempt = panel.step, panel.attempt
+    options = step.options if isinstance(step.options, dict) else {}
+    panel.cache = options.get("cache") or None
+    if panel.cache is not None:
+        max_age = panel.cache.get("max_age_ms")
+        panel.cache_max_age = duration(max_age / 1000) if max_age is not None else "any age"
+    panel.cache_key = step.cache_key
+    panel.memo = options.get("memo")
+    panel.memo_key = step.memo_key
     if _has_result(attempt) and attempt.result.type == Result.Type.CACHED:
         source = attempt.result.successor
         if source is not None:
@@ -342,12 +355,16 @@ def _connections(panel: Panel) -> None:
     panel.dependents = [
         _execution_link(e, "memo hit" if memo else "", state) for e, state, memo in users
     ]
-    assets = Execution.objects.filter(pk=attempt.pk, assets__isnull=False).values_list(
-        "assets__id", "assets__name"
-    )
-    panel.assets = [Link(name or asset_id, links.asset_url(asset_id)) for asset_id, name in assets]
     spawned = Run.objects.filter(parent=attempt).order_by("created_at").values_list("id", flat=True)
     panel.spawned = [Link(run_id, links.run_url(run_id)) for run_id in spawned]
+
+
+def _assets(execution: Execution) -> list[Link]:
+    """The assets the execution made (a higher app's rows, read through the reverse relation)."""
+    assets = Execution.objects.filter(pk=execution.pk, assets__isnull=False).values_list(
+        "assets__id", "assets__name"
+    )
+    return [Link(name or asset_id, links.asset_url(asset_id)) for asset_id, name in assets]
 
 
 def _rerun_choices(panel: Panel) -> None:
