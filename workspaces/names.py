@@ -6,15 +6,12 @@ database's unique constraint is on the lower-cased name, so ``Dev`` and ``dev`` 
 
 from __future__ import annotations
 
-import re
-
+from coflux_wire.validation import MAX_WORKSPACE_NAME, WORKSPACE_NAME
 from projects.errors import Code, DomainError
-
-WORKSPACE_NAME = re.compile(r"^[a-z0-9_-]+(/[a-z0-9_-]+)*$", re.IGNORECASE)
 
 
 def is_valid_workspace_name(name: str) -> bool:
-    return len(name) <= 200 and WORKSPACE_NAME.fullmatch(name) is not None
+    return len(name) <= MAX_WORKSPACE_NAME and WORKSPACE_NAME.fullmatch(name) is not None
 
 
 def check_workspace_name(name: object, what: str = "workspace name") -> str:
