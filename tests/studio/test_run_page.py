@@ -220,10 +220,10 @@ def test_logs_filter_page_and_render_values(studio: Client, builder):
     errors = htmx(studio, "/runs/Rtest1", "log-list", tab="logs", level="error")
     assert [t.name for t in errors.templates][0] == "studio/run/_log_list.html"
     body = errors.content.decode()
-    assert "1 line match" in body and "oops" in body and "printed" not in body
+    assert "1 line matches" in body and "oops" in body and "printed" not in body
     assert "level=error" in body  # the live socket follows the filter
     searched = htmx(studio, "/runs/Rtest1", "log-list", tab="logs", q="img")
-    assert "1 line match" in searched.content.decode()  # found in the values
+    assert "1 line matches" in searched.content.decode()  # found in the values
 
 
 def test_logs_download_as_text_and_json_lines(studio: Client, builder):
