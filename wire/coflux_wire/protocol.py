@@ -85,7 +85,7 @@ from . import validation
 from .validation import ProtocolError
 from .values import MAX_INT, MIN_INT
 
-VERSION = 3
+VERSION = 4
 """Bumped on any incompatible change; ``hello`` carries it and the server refuses others."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
