@@ -120,10 +120,14 @@ def logged_in_state(chromium: Any, studio_server: Studio) -> dict[str, Any]:
 
 @dataclass
 class Watched:
-    """What a page did that a test may assert never happens: dialogs, errors, CSP refusals."""
+    """What a page did that a test may assert never happens: dialogs, errors, CSP refusals.
+
+    Dialogs are dismissed, or accepted once a test sets ``accept_dialogs``.
+    """
 
     dialogs: list[str]
     errors: list[str]
+    accept_dialogs: bool = False
 
 
 @pytest.fixture
@@ -140,7 +144,10 @@ def page(chromium: Any, logged_in_state: dict[str, Any], studio_server: Studio) 
 
     def on_dialog(dialog: Any) -> None:
         watched.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
+        if watched.accept_dialogs:
+            dialog.accept()
+        else:
+            dialog.dismiss()
 
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda error: watched.errors.append(str(error)))
