@@ -1,6 +1,7 @@
 """Flow control inside an execution: ``select``, ``cancel``, ``suspense`` and ``suspend``.
 
-Waiting holds the worker slot an execution runs in. ``suspense`` bounds how long the waits in
+Waiting holds the executor process an execution runs in (though not, once it lasts, a unit of
+its worker's concurrency: see ``coflux.context``). ``suspense`` bounds how long the waits in
 its block may take; past that the execution *suspends*: it stops, reports a ``suspended``
 result naming what it waited for, and the server starts a new attempt from the top once one
 of those has a result. ``suspend`` stops it the same way until a given time. Either way the
