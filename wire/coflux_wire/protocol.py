@@ -388,14 +388,16 @@ def _parse(text: str | bytes) -> Any:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise ProtocolError(f"invalid JSON: {exc}") from None
-    long_digits = _LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS
-    if long_digits.search(text):
-        _refuse_long_integers(text if isinstance(text, str) else text.decode())
+    raw = text.encode() if isinstance(text, str) else text
+    if _LONG_DIGITS in raw.translate(_DIGITS_AS_ZEROS):
+        _refuse_long_integers(raw.decode())
     return parsed
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+_DIGITS_AS_ZEROS = bytes(ord("0") if chr(b).isdigit() and b < 128 else ord(" ") for b in range(256))
+_LONG_DIGITS = b"0" * 19
+"""A run of 19 digits, looked for in the frame with every digit read as ``0``: much faster than
+a regular expression, and rarely there (timestamps in milliseconds have 13)."""
 _STRING_OR_INTEGER = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(?<![\d.eE+-])(-?\d+)(?![\d.eE])')
 
 

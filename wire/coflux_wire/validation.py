@@ -61,32 +61,43 @@ class ProtocolError(ValueError):
 
 
 def check_json(value: Any, level: int = 1) -> None:
-    """Refuse what no column can hold, anywhere in ``value``: see the module's docstring."""
+    """Refuse what no column can hold, anywhere in ``value``: see the module's docstring.
+
+    Scalars are checked in their container's loop, not in a call each: most of a message is
+    scalars, and this runs on every message a worker sends.
+    """
     kind = type(value)
-    if kind is str:
-        if not is_safe_text(value):
-            raise ProtocolError("text must not hold NUL characters or lone surrogates")
-    elif kind is int:
-        if not MIN_INT <= value <= MAX_INT:
-            raise ProtocolError("integers must fit in signed 64 bits")
-    elif kind is float:
-        if not math.isfinite(value):
-            raise ProtocolError("numbers must be finite")
-    elif kind is dict or kind is list:
-        if level > MAX_DEPTH:
-            raise ProtocolError(f"JSON must not nest more than {MAX_DEPTH} levels")
-        if kind is list:
-            for item in value:
-                check_json(item, level + 1)
-        else:
-            for key, item in value.items():
-                if type(key) is not str:
-                    raise ProtocolError("object keys must be strings")
-                if not is_safe_text(key):
-                    raise ProtocolError("text must not hold NUL characters or lone surrogates")
-                check_json(item, level + 1)
-    elif kind is not bool and value is not None:
-        raise ProtocolError(f"not a JSON value: {kind.__name__}")
+    if kind is dict:
+        for key in value:
+            if type(key) is not str:
+                raise ProtocolError("object keys must be strings")
+            if "\x00" in key or not (key.isascii() or is_safe_text(key)):
+                raise ProtocolError(_UNSAFE_TEXT)
+        items: Any = value.values()
+    elif kind is list:
+        items = value
+    else:
+        items = (value,)
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item or not (item.isascii() or is_safe_text(item)):
+                raise ProtocolError(_UNSAFE_TEXT)
+        elif kind is int:
+            if not MIN_INT <= item <= MAX_INT:
+                raise ProtocolError("integers must fit in signed 64 bits")
+        elif kind is dict or kind is list:
+            if level >= MAX_DEPTH:
+                raise ProtocolError(f"JSON must not nest more than {MAX_DEPTH} levels")
+            check_json(item, level + 1)
+        elif kind is float:
+            if not math.isfinite(item):
+                raise ProtocolError("numbers must be finite")
+        elif kind is not bool and item is not None:
+            raise ProtocolError(f"not a JSON value: {kind.__name__}")
+
+
+_UNSAFE_TEXT = "text must not hold NUL characters or lone surrogates"
 
 
 # --- fields ------------------------------------------------------------------------------------
