@@ -8,6 +8,9 @@ one module describes both hops.
 
 Identifiers are strings: runs ``R…``, steps ``<run>:<n>``, executions ``<run>:<n>:<attempt>``.
 
+``validate`` checks a worker's messages through (``coflux_wire.validation``): what it accepts
+can be applied and stored as it is, so the server checks nothing again.
+
 Values (arguments and results) use the value format of ``coflux.serialization``::
 
     {"type": "inline", "format": "json", "data": <json with typed wrappers>, "refs": [...]}
