@@ -30,14 +30,15 @@ def create_run(
     requires: dict[str, list[str]] | None = None,
     idempotency_key: str = "",
     run_id: str | None = None,
+    created_by: str = "",
 ) -> Execution:
     """Create a run of the workflow ``module/target`` and return its root's first execution.
 
     ``arguments`` are wire values and ``options`` the root step's (the workflow's registered
     ones, with a submission's overrides); the execution is queued, and due at ``due`` (``None``:
     at once). ``parent_id`` is the execution that spawned the run, ``requires`` the run's
-    own requires when they differ from its workflow's. A fresh identifier is drawn unless
-    ``run_id`` is given.
+    own requires when they differ from its workflow's, ``created_by`` who submitted it. A
+    fresh identifier is drawn unless ``run_id`` is given.
     """
     run = _insert_run(
         Run(
@@ -47,6 +48,7 @@ def create_run(
             parent_id=parent_id,
             requires=requires,
             idempotency_key=idempotency_key,
+            created_by=created_by,
             created_at=now,
         )
     )

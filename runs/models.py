@@ -56,6 +56,11 @@ class Run(models.Model):
         "Execution", null=True, blank=True, on_delete=models.SET_NULL, related_name="spawned_runs"
     )
     idempotency_key = models.CharField(max_length=200, blank=True)
+    created_by = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who submitted it: a Studio user's name; empty for the API and spawned runs.",
+    )
     requires = models.JSONField(
         null=True,
         blank=True,

@@ -87,6 +87,7 @@ def submit_run(
     *,
     idempotency_key: str = "",
     overrides: dict[str, Any] | None = None,
+    created_by: str = "",
 ) -> Execution:
     """Start a run of a registered workflow; ``arguments`` are wire values.
 
@@ -95,7 +96,7 @@ def submit_run(
     options with ``overrides`` applied (``delay_ms``, ``retries``, ``requires``, ``memo``), and
     its first execution is due after ``delay_ms``. With an idempotency key that was used in the
     workspace in the last 24 hours, returns that run's root execution instead (whatever the
-    overrides).
+    overrides). ``created_by`` names who submitted it (a Studio user).
     """
     workflow = find_workflow(workspace, module, target)
     check_arguments(workflow, arguments)
@@ -119,6 +120,7 @@ def submit_run(
             now=now,
             due=policies.due_at(now, options.get("delay_ms")),
             idempotency_key=idempotency_key,
+            created_by=created_by,
         )
         wake_after_commit(workspace.project_id)
     return execution

@@ -101,6 +101,8 @@ class RunRow:
     finished: bool
     parent_run: str | None
     """The run whose execution spawned this one, if any."""
+    submitted_by: str
+    """The Studio user who submitted it; empty for the API (and for spawned runs)."""
 
 
 @dataclass
@@ -188,4 +190,5 @@ def _row(run: Run, now: datetime) -> RunRow:
         duration=(end or now) - run.created_at,
         finished=finished,
         parent_run=run.parent_id.split(":", 1)[0] if run.parent_id else None,
+        submitted_by=run.created_by,
     )

@@ -48,14 +48,14 @@ def workflow(request: HttpRequest, workspace: str, module: str, target: str) -> 
     if request.method == "POST":
         require(request, Action.OPERATE, space)
         form = build_form(found, request.POST)
-        run_id = _submit(space, form)
+        run_id = _submit(space, form, request.user.get_username())
         if run_id is not None:
             return HttpResponseRedirect(run_url(run_id))
         return _page(request, space, found, form, status=400)
     return _page(request, space, found, build_form(found))
 
 
-def _submit(space: Workspace, form: RunForm) -> str | None:
+def _submit(space: Workspace, form: RunForm, user: str) -> str | None:
     """Submit the run the form describes; its ID, or ``None`` with errors put in the form."""
     submission = read_submission(form)
     if submission is None:
@@ -68,6 +68,7 @@ def _submit(space: Workspace, form: RunForm) -> str | None:
             target.name,
             [from_plain_json(argument) for argument in submission.arguments],
             overrides=submission.overrides,
+            created_by=user,
         )
     except InvalidArguments as error:
         apply_server_errors(form, error.message, error.details)

@@ -56,7 +56,7 @@ def test_the_overview_lists_runs_with_status_workflow_and_duration(studio: Clien
     assert 'class="status state-succeeded">succeeded<' in html
     assert 'class="status state-queued">queued<' in html
     assert "1m 05s" in html
-    assert "typed" in html and "API" in html
+    assert "typed" in html and '<span class="muted">API</span>' in html
 
 
 def test_the_overview_filters_by_status_workflow_and_date(studio: Client, registered):
@@ -235,3 +235,24 @@ def test_the_queue_page_says_why_each_execution_waits(studio: Client, registered
     paused = studio.get("/w/default/queue", HTTP_HX_REQUEST="true")
     assert paused.content.decode().strip().startswith('<section id="queue-entries"')
     assert "The workspace is paused" in paused.content.decode()
+
+
+def test_a_spawned_run_says_which_run_spawned_it(studio: Client, registered):
+    from runs.creation import create_run
+
+    parent = Execution.objects.get(step__run_id=submit(registered))
+    spawned = create_run(
+        project_id=registered.project_id,
+        workspace_id=registered.pk,
+        module="app.flows",
+        target="typed",
+        arguments=[],
+        options={},
+        now=timezone.now(),
+        due=None,
+        parent_id=parent.id,
+    )
+    html = studio.get("/w/default/").content.decode()
+    parent_run = parent.id.split(":")[0]
+    assert spawned.id.startswith("R")
+    assert f'spawned by <a href="/runs/{parent_run}" class="mono">{parent_run}</a>' in html

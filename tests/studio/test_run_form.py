@@ -70,6 +70,9 @@ def test_submitting_opens_the_new_run(studio: Client, registered) -> None:
     assert arguments(run_id) == ["hi", 7]
     execution = Execution.objects.get(step__run_id=run_id)
     assert execution.state == "queued"
+    # The list says who submitted it; runs from the API say so.
+    html = studio.get("/w/default/").content.decode()
+    assert "<td>alice</td>" in html
 
 
 def test_an_empty_field_between_others_takes_its_default(studio: Client, registered) -> None:
