@@ -8,6 +8,9 @@ as stale; at most every ``MIN_INTERVAL`` seconds the stale parts are drawn again
 same templates and functions as the page, and sent in one message. The htmx ws extension
 swaps each element of it into the page by its id.
 
+Right after connecting, every part is drawn once: what changed between the page's rendering
+and the socket's subscription reached no one.
+
 The parts of each kind of page are a table, ``PAGES``: adding a live part to a page is one
 entry, a ``LivePart`` saying which groups it listens to, which events concern it and how to
 draw it. A part drawn from a run that has not finished can ask to be drawn again after a while
@@ -330,6 +333,10 @@ class StudioConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
         await self.accept()
+        # What changed between the page's rendering and this subscription was told to no one:
+        # draw every part once now.
+        self.stale = set(range(len(parts)))
+        self._schedule()
 
     async def disconnect(self, code: int) -> None:
         for group in self.groups_joined:

@@ -207,5 +207,11 @@
 
   document.addEventListener("DOMContentLoaded", setup);
   document.addEventListener("htmx:afterSettle", setup);
-  document.addEventListener("htmx:wsAfterMessage", setup);
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    // How many pushes the page has taken in (the first follows connecting), for anyone who
+    // needs to know the page is up to date.
+    var root = document.documentElement;
+    root.dataset.livePushes = String(Number(root.dataset.livePushes || 0) + 1);
+    setup();
+  });
 })();

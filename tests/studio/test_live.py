@@ -55,9 +55,12 @@ def path(builder: RunBuilder, run: str = "Rtest1", **params: str) -> str:
 
 
 async def connect(url: str, user: Any) -> tuple[WebsocketCommunicator, bool, Any]:
+    """Connect, and read the push that follows every connection (see the next test)."""
     communicator = WebsocketCommunicator(StudioConsumer.as_asgi(), url)
     communicator.scope["user"] = user
     connected, code = await communicator.connect()
+    if connected:
+        await communicator.receive_from(timeout=5)
     return communicator, connected, code
 
 
@@ -78,6 +81,20 @@ async def test_it_refuses_unknown_runs_and_pages(builder, user):
     assert not connected and code == live.CLOSE_NOT_FOUND
     _, connected, code = await connect("/studio/live?page=nothing", user)
     assert not connected and code == live.CLOSE_NOT_FOUND
+
+
+@in_loop
+async def test_every_part_is_drawn_once_on_connecting(builder, user, fast):
+    """What changed between the page's rendering and the subscription reached no one."""
+    await sync_to_async(builder.start)()
+    communicator = WebsocketCommunicator(StudioConsumer.as_asgi(), path(builder, step="1"))
+    communicator.scope["user"] = user
+    assert (await communicator.connect())[0]
+    pushed = await communicator.receive_from(timeout=5)
+    for part in ('id="run-header"', 'id="run-tab"', 'id="step-panel"', 'id="sidebar"'):
+        assert part in pushed
+    assert await communicator.receive_nothing(timeout=0.4)
+    await communicator.disconnect()
 
 
 @in_loop
