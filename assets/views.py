@@ -19,7 +19,6 @@ from pathlib import Path
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from assets.blobs import CHUNK, blob_path, invalid_key, store_blob, too_large
 from coflux_server.api_async import async_api_view
@@ -35,7 +34,6 @@ def _not_found(key: str) -> JsonResponse:
     return error_response(DomainError(f"No blob {key!r}.", code=Code.NOT_FOUND))
 
 
-@csrf_exempt
 @async_api_view(["GET", "HEAD", "PUT"])
 async def blob(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "PUT":

@@ -1,9 +1,10 @@
 """Plain async views of the API (those that wait, and the blob store), with DRF's error handling.
 
 DRF's ``api_view`` runs views in a thread, which a view that waits for a run or streams a body
-should not hold. ``async_api_view`` gives such a view what DRF gives the others: a 405 for
-other methods, and every failure reported as JSON by ``coflux_server.api_errors`` (unexpected
-ones logged with their traceback).
+should not hold. ``async_api_view`` gives such a view what DRF gives the others: no CSRF check
+(the API is not used from pages with cookies), a 405 for other methods, and every failure
+reported as JSON by ``coflux_server.api_errors`` (unexpected ones logged with their
+traceback).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from functools import wraps
 from typing import Concatenate, ParamSpec
 
 from django.http import HttpRequest, HttpResponseBase
+from django.views.decorators.csrf import csrf_exempt
 
 from coflux_server.api_errors import error_response, response_for
 from projects.errors import Code, DomainError
@@ -42,6 +44,6 @@ def async_api_view(methods: Collection[str]) -> Callable[[AsyncView[P]], AsyncVi
             except Exception as exc:
                 return response_for(exc, view.__qualname__)
 
-        return wrapper
+        return csrf_exempt(wrapper)
 
     return decorate

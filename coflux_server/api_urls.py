@@ -34,5 +34,6 @@ urlpatterns = [
     path(f"{PROJECT}/runs/<str:run_id>/metrics", runs_api.run_metric_series),
     path(f"{PROJECT}/assets", assets_api.assets),
     path(f"{PROJECT}/assets/<str:asset_id>", assets_api.asset_detail),
-    re_path(r"^(?P<path>.*)$", api_views.not_found),
+    # Any text, a newline too (which '.' would not match).
+    re_path(r"^(?P<path>[\s\S]*)$", api_views.not_found),
 ]

@@ -7,6 +7,7 @@ from importlib.metadata import version
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +29,7 @@ def discover(request: Request) -> Response:
     return Response({"version": VERSION, "api_version": api_version(VERSION)})
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, path: str) -> JsonResponse:
     error = DomainError(f"No API endpoint at /api/{path}.", code=Code.NOT_FOUND)
     return error_response(error)

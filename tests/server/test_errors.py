@@ -176,3 +176,22 @@ def test_a_failure_after_the_view_is_logged_and_answered_500_in_json(
     assert response.status_code == 500
     assert response.json() == {"error": "internal_error", "message": "Internal server error."}
     assert "TypeError: Object of type object is not JSON serializable" in request_log.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/projects/default/runs/Rbcdfgh/result", 405),
+        ("/api/projects/default/runs/Rbcdfgh/logs", 405),
+        ("/api/projects/default/nothing-here", 404),
+        ("/api/projects/default/nothing\nhere", 404),
+        (f"/blobs/{'0' * 64}", 405),
+    ],
+)
+def test_the_api_answers_a_post_without_csrf_token_in_json(project, path, status):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(path, "{}", content_type="application/json")
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
