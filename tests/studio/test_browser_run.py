@@ -115,7 +115,7 @@ def test_rerunning_a_step_in_a_child_workspace(page, studio_server, workers):
     page.wait_for_selector("#step-panel .attempt.current.state-succeeded", timeout=20_000)
     page.wait_for_selector("#step-panel .note:has-text('Ran in workspace')")
     assert "dev" in page.inner_text("#step-panel .note")
-    assert page.locator(f"[data-node='step:{run_id}:2'] .ws-badge").inner_text() == "dev"
+    assert page.locator(f"[data-node='step:{run_id}:2'] .ws-badge").text_content() == "dev"
     snapshot = api(studio_server, "GET", f"/runs/{run_id}").json()
     executions = snapshot["steps"][1]["executions"]
     assert [(e["attempt"], e["workspace"], e["state"]) for e in executions] == [
@@ -172,7 +172,8 @@ def test_payloads_in_values_and_logs_stay_inert(page, studio_server, workers):
         assert page.watched.dialogs == [] and page.watched.errors == [], url
         assert page.evaluate("document.querySelectorAll('img[src=x]').length") == 0, url
         assert "xss" not in page.title(), url
+    # The payload is there, as text.
     page.goto(f"/runs/{run_id}?step=1")
-    assert XSS in page.inner_text("#step-panel .result-value")
+    assert "<img src=x onerror=" in page.inner_text("#step-panel .result-value")
     page.goto(f"/runs/{run_id}?tab=logs")
     assert XSS in page.inner_text(".log-lines")
