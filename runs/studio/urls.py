@@ -40,6 +40,7 @@ urlpatterns = [
     path(f"{WORKSPACE}/modules/<str:module>", views_module.module, name="module"),
     path(f"{WORKSPACE}/workers", views_workers.workers, name="workers"),
     path(f"{WORKSPACE}/queue", views_workers.queue, name="queue"),
+    path(f"{WORKSPACE}/queue/cancel", views_workers.cancel, name="cancel_queued"),
     path("runs/<str:run_id>", run_page.run_page, name="run"),
     path(
         "runs/<str:run_id>/groups/<str:execution>/<int:group>",

@@ -1,13 +1,26 @@
-"""The workers page (the workspace's sessions) and the queue page (why each execution waits)."""
+"""The workers page (the workspace's sessions) and the queue page (why each execution waits,
+with a button to cancel it)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from projects.errors import DomainError
 from projects.permissions import Action
+from runs.control import cancel_execution
+from runs.models import Execution
 from runs.studio.context import chrome, live_url
-from runs.studio.http import render_page, require, studio_project, studio_view, workspace_or_404
+from runs.studio.http import (
+    is_partial,
+    render_page,
+    require,
+    studio_project,
+    studio_view,
+    workspace_or_404,
+)
 from runs.studio.workspace_parts import QUEUE, SESSIONS, queue_part, sessions_part
 
 
@@ -41,3 +54,25 @@ def queue(request: HttpRequest, workspace: str) -> HttpResponse:
         chrome=lambda: chrome(request, space, live=live, project=project),
         partial=QUEUE,
     )
+
+
+@require_POST
+@studio_view
+def cancel(request: HttpRequest, workspace: str) -> HttpResponse:
+    """Cancel one of the queue's executions (and what it started); back to the queue, or for
+    htmx the queue's part drawn again."""
+    project = studio_project()
+    space = workspace_or_404(project, workspace)
+    require(request, Action.OPERATE, space)
+    execution = request.POST.get("execution", "")
+    if not Execution.objects.filter(pk=execution, workspace=space).exists():
+        raise Http404(f"No execution {execution!r} in workspace {space.name!r}.")
+    try:
+        cancelled = cancel_execution(project, execution)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{execution} cancelled ({len(cancelled)} in all).")
+    if is_partial(request):
+        return render(request, QUEUE, queue_part(space))
+    return redirect("studio:queue", space.name)

@@ -138,7 +138,7 @@ def page(chromium: Any, logged_in_state: dict[str, Any], studio_server: Studio) 
         base_url=studio_server.url,
         viewport={"width": 1280, "height": 900},
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(20_000)
     page = context.new_page()
     watched = Watched(dialogs=[], errors=[])
 

@@ -125,7 +125,7 @@ def test_submitting_from_the_form_opens_the_run(page, studio_server, studio_work
         ],
     }  # fmt: skip
     # The run page turns to succeeded without a reload.
-    page.wait_for_selector("#run-header [data-run-status]:has-text('succeeded')", timeout=20_000)
+    page.wait_for_selector("#run-header [data-run-status]:has-text('succeeded')", timeout=30_000)
 
 
 def test_errors_show_beside_each_argument(page, studio_server, studio_worker) -> None:
@@ -165,8 +165,8 @@ def test_the_overview_lists_new_runs_live(page, studio_server, studio_worker) ->
     )
     run_id = response.json()["run_id"]
     row = page.locator(f"#runs tr:has(a[href='/runs/{run_id}'])")
-    row.wait_for(timeout=15_000)
-    row.locator(".status:has-text('succeeded')").wait_for(timeout=20_000)
+    row.wait_for(timeout=30_000)
+    row.locator(".status:has-text('succeeded')").wait_for(timeout=30_000)
 
 
 def test_go_to_opens_a_workflow_with_the_keyboard(page, studio_server, studio_worker) -> None:
@@ -250,3 +250,24 @@ def test_pages_run_under_the_policy_without_errors(page, studio_worker, path: st
     assert response.status == 200
     page.wait_for_load_state("networkidle")
     assert page.watched.errors == []
+
+
+def test_cancelling_from_the_queue(page, studio_server: Studio) -> None:
+    api(studio_server, "POST", "/workspaces", json={"name": "held"})
+    manifest = {"modules": {"held.flows": [{"name": "wait", "type": "workflow"}]}}
+    assert api(studio_server, "POST", "/workspaces/held/manifests", json=manifest).is_success
+    submitted = api(
+        studio_server,
+        "POST",
+        "/workspaces/held/runs",
+        json={"module": "held.flows", "target": "wait", "arguments": []},
+    ).json()
+    page.goto("/w/held/queue")
+    row = page.locator(f"#queue-entries tr:has-text('{submitted['execution_id']}')")
+    assert "No connected worker hosts held.flows/wait." in row.inner_text()
+    page.watched.accept_dialogs = True
+    row.locator("button:has-text('Cancel')").click()
+    page.wait_for_selector("#queue-entries td.empty")
+    outcome = api(studio_server, "GET", f"/runs/{submitted['run_id']}/result").json()
+    assert outcome["status"] == "cancelled"
+    assert f"Cancel {submitted['execution_id']}" in page.watched.dialogs[0]

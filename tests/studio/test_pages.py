@@ -256,3 +256,15 @@ def test_a_spawned_run_says_which_run_spawned_it(studio: Client, registered):
     parent_run = parent.id.split(":")[0]
     assert spawned.id.startswith("R")
     assert f'spawned by <a href="/runs/{parent_run}" class="mono">{parent_run}</a>' in html
+
+
+def test_the_queue_offers_to_cancel_only_its_own_executions(studio: Client, registered, project):
+    run_id = submit(registered)
+    html = studio.get("/w/default/queue").content.decode()
+    assert 'action="/w/default/queue/cancel"' in html and f'value="{run_id}:1:1"' in html
+    assert "data-confirm=" in html
+    other = Workspace.objects.create(project=project, name="other")
+    assert studio.post("/w/other/queue/cancel", {"execution": f"{run_id}:1:1"}).status_code == 404
+    assert studio.post("/w/default/queue/cancel", {"execution": "nothing"}).status_code == 404
+    assert studio.get("/w/default/queue/cancel").status_code == 405
+    assert other.state == "active"
