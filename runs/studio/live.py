@@ -49,6 +49,8 @@ logger = logging.getLogger("coflux.studio")
 
 MIN_INTERVAL = 0.5
 """Seconds between two pushes to one page at least: a busy run's bursts are coalesced."""
+COST_FACTOR = 3.0
+"""Pushes to one page are at least this many times as far apart as drawing them took."""
 GATHER = 0.05
 """Seconds to wait after a first event for the rest of its burst."""
 CLOSE_UNAUTHENTICATED = 4401
@@ -108,11 +110,18 @@ def _unfinished(run: Run) -> bool:
     return run_status(latest) in UNFINISHED_STATUSES
 
 
-def _draw_run_part(name: str, grows: bool = False) -> Callable[[Page], Drawn]:
+def _draw_run_part(
+    name: str, grows: Callable[[RunState], bool] = lambda state: False
+) -> Callable[[Page], Drawn]:
+    """Draw a part of the run page; ``grows`` says whether it shows the time going by in that
+    view (the timeline's bars, the header's duration) and so is drawn again while the run
+    has not finished."""
+
     def draw(page: Page) -> Drawn:
         assert page.run is not None
-        html = render_part(name, page.run, _run_state(page))
-        return Drawn(html, grows and _unfinished(page.run))
+        state = _run_state(page)
+        html = render_part(name, page.run, state)
+        return Drawn(html, grows(state) and _unfinished(page.run))
 
     return draw
 
@@ -145,8 +154,18 @@ def _panel_concerned(page: Page, event: dict[str, Any]) -> bool:
 
 
 RUN_PARTS = [
-    LivePart(_run_groups, _steps_changed, _draw_run_part("header", grows=True), refresh=5.0),
-    LivePart(_tab_groups, _tab_concerned, _draw_run_part("tab", grows=True), refresh=2.0),
+    LivePart(
+        _run_groups,
+        _steps_changed,
+        _draw_run_part("header", grows=lambda state: True),
+        refresh=5.0,
+    ),
+    LivePart(
+        _tab_groups,
+        _tab_concerned,
+        _draw_run_part("tab", grows=lambda state: state.tab == "timeline"),
+        refresh=2.0,
+    ),
     LivePart(_run_groups, _panel_concerned, _draw_run_part("panel")),
 ]
 
@@ -317,6 +336,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
         self.flusher: asyncio.Task[None] | None = None
         self.timers: dict[int, asyncio.TimerHandle] = {}
         self.last_push = 0.0
+        self.last_cost = 0.0
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -379,10 +399,15 @@ class StudioConsumer(AsyncWebsocketConsumer):
         push; events arriving meanwhile join the next push."""
         page = self.page
         while page is not None and self.stale:
-            await asyncio.sleep(max(GATHER, self.last_push + MIN_INTERVAL - time.monotonic()))
+            # A page that costs much to draw (a big run's graph) is drawn less often, so that
+            # one open page never keeps the server busy most of the time.
+            interval = max(MIN_INTERVAL, COST_FACTOR * self.last_cost)
+            await asyncio.sleep(max(GATHER, self.last_push + interval - time.monotonic()))
             indexes, self.stale = sorted(self.stale), set()
+            began = time.monotonic()
             drawn = await database_sync_to_async(draw_parts)(page, indexes)
             self.last_push = time.monotonic()
+            self.last_cost = self.last_push - began
             if drawn:
                 await self.send(text_data="".join(d.html for _, d in drawn))
             parts = PAGES[page.kind]

@@ -186,6 +186,18 @@ async def test_a_part_showing_something_unfinished_is_drawn_again(builder, user,
 
 
 @in_loop
+async def test_the_graph_is_not_drawn_again_without_a_change(builder, user, monkeypatch):
+    monkeypatch.setattr(live, "MIN_INTERVAL", 0.1)
+    parts = [dataclasses.replace(part, refresh=0.3) for part in live.RUN_PARTS]
+    monkeypatch.setitem(live.PAGES, "run", parts)
+    await sync_to_async(builder.start)()
+    communicator, _, _ = await connect(path(builder), user)
+    again = await communicator.receive_from(timeout=5)  # the header's duration goes on
+    assert 'id="run-header"' in again and 'id="run-tab"' not in again
+    await communicator.disconnect()
+
+
+@in_loop
 async def test_through_the_server_it_needs_the_session_and_the_same_origin(builder, user, fast):
     await sync_to_async(builder.start)()
     client = Client()
