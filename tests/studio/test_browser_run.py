@@ -177,3 +177,53 @@ def test_payloads_in_values_and_logs_stay_inert(page, studio_server, workers):
     assert "<img src=x onerror=" in page.inner_text("#step-panel .result-value")
     page.goto(f"/runs/{run_id}?tab=logs")
     assert XSS in page.inner_text(".log-lines")
+
+
+def test_a_value_in_the_blob_store_loads_on_demand(page, studio_server, workers):
+    run_id = submit(studio_server, "big_value", 50)
+    assert outcome(studio_server, run_id)["status"] == "succeeded"
+    open_live(page, f"/runs/{run_id}?step=1")
+    button = page.locator("#step-panel .result-value .v-load")
+    assert re.fullmatch(r"Load \d+(\.\d)? (B|KB)", button.inner_text())
+    button.click()
+    tree = page.locator("#step-panel .result-value .v-list")
+    tree.wait_for()
+    assert "50 items" in tree.locator("summary").first.inner_text()
+    assert "'item <49>'" in page.inner_text("#step-panel .result-value")
+    assert page.watched.errors == []
+
+
+def test_the_graph_pans_zooms_fits_and_highlights(page, studio_server, workers):
+    run_id = submit(studio_server, "shouting", "graph")
+    assert outcome(studio_server, run_id)["status"] == "succeeded"
+    open_live(page, f"/runs/{run_id}")
+    svg = page.locator("[data-graph-svg]")
+
+    def view_box() -> list[float]:
+        return [float(n) for n in svg.get_attribute("viewBox").split()]
+
+    before = view_box()
+    page.click("[data-graph-zoom=in]")
+    zoomed = view_box()
+    assert zoomed[2] < before[2] and zoomed[3] < before[3]
+    box = svg.bounding_box()
+    page.mouse.move(box["x"] + 40, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 140, box["y"] + 90, steps=5)
+    page.mouse.up()
+    panned = view_box()
+    assert panned[0] < zoomed[0] and panned[1] < zoomed[1]
+    assert run_id in page.url and "step=" not in page.url  # a drag selects nothing
+    page.click("[data-graph-fit]")
+    assert view_box() != panned
+    page.hover(f"[data-node='step:{run_id}:2'] .node-link")
+    assert "hl" in page.get_attribute(f"path[data-to='{run_id}:2']", "class")
+    # The view survives a pushed redraw of the graph.
+    page.click("[data-graph-zoom=in]")
+    kept = view_box()
+    page.evaluate(
+        "htmx.ajax('GET', location.pathname, {target: '#run-tab', swap: 'outerHTML',"
+        " headers: {'HX-Target': 'run-tab'}})"
+    )
+    page.wait_for_timeout(500)
+    assert view_box() == kept

@@ -243,3 +243,24 @@ def test_the_timeline_pages_its_rows(builder):
     assert second.pages == 2 and second.total == PAGE_SIZE + 6
     assert [r.step.number for r in second.rows] == list(range(PAGE_SIZE + 1, PAGE_SIZE + 7))
     assert Step.objects.filter(run_id="Rtest1").count() == PAGE_SIZE + 6
+
+
+def test_assets_are_dotted_edges_to_three_then_a_count(builder):
+    from assets.models import Asset
+
+    root = builder.start()
+    child = builder.call(root)
+    execution = Execution.objects.get(pk=child)
+    for index in range(5):
+        entries = {f"f{index}.txt": {"blob_key": "ab" * 32, "size": 10}}
+        Asset.objects.record(
+            builder.project, name=f"out{index}", execution=execution, entries=entries
+        )
+    graph = graph_of(builder)
+    assets = [n for n in graph.nodes if n.kind == "asset"]
+    assert [n.label for n in assets] == ["out0", "out1", "out2"]
+    assert all(n.href.startswith("/assets/A") for n in assets)
+    [more] = [n for n in graph.nodes if n.kind == "more"]
+    assert more.label == "+2 more"
+    kinds = {e.target: e.kind for e in graph.edges if e.source == "step:Rtest1:2"}
+    assert set(kinds.values()) == {"asset"} and len(kinds) == 4

@@ -60,3 +60,9 @@ def echo(value: str) -> str:
     cf.log_warning("got {value}", value=value, extra=[value])
     print(value)
     return shout(value) and value
+
+
+@cf.workflow()
+def big_value(count: int) -> list[str]:
+    """Returns a value larger than the blob threshold: it travels through the blob store."""
+    return [f"item <{index}>" for index in range(count)]
