@@ -169,7 +169,8 @@ def load_panel(run: Run, number: int, attempt: int | None, tab: str) -> Panel:
 
 
 def _arguments(run: Run, step: Step) -> list[Argument]:
-    """The step's arguments, named after the target's registered parameters when it has any."""
+    """The step's arguments, named after the target's registered parameters (workflows are
+    registered; a task's are known by position only, since sessions keep no parameters)."""
     parameters = (
         Target.objects.filter(
             module__workspace_id=run.workspace_id, module__name=step.module, name=step.target

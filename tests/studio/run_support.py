@@ -16,7 +16,12 @@ from tests.orchestration.support import Harness, messages, queue_run, submit, va
 
 TARGETS = [
     {"module": "app.flows", "name": "main", "type": "workflow"},
-    {"module": "app.flows", "name": "inc", "type": "task"},
+    {
+        "module": "app.flows",
+        "name": "inc",
+        "type": "task",
+        "parameters": [{"name": "x", "annotation": "int", "default": None}],
+    },
     {"module": "app.flows", "name": "fetch", "type": "task"},
 ]
 

@@ -152,6 +152,38 @@ def test_the_step_panel_shows_the_failure_with_its_traceback(studio: Client, bui
     assert "Failed dependencies" not in root_panel  # the root has not failed (yet)
 
 
+def test_the_cache_tab_says_where_a_hit_came_from_and_who_reused_a_result(studio, builder):
+    root = builder.start()
+    cache = {"params": [0], "max_age_ms": 60_000, "namespace": "pages", "version": "2"}
+    first = builder.call(root, "fetch", arguments=["a"], options={"cache": cache})
+    builder.succeed(first, "page")
+    builder.call(root, "fetch", arguments=["a"], options={"cache": cache})
+    builder.harness.tick({"kind": "wake"})
+    memo = builder.call(root, "inc", arguments=[5], options={"memo": True})
+    builder.call(root, "inc", arguments=[5], options={"memo": True, "requires": {"gpu": ["a100"]}})
+    hit = htmx(studio, "/runs/Rtest1", "step-panel", step=3, panel="cache").content.decode()
+    assert "1.0 m 0 s" not in hit and "1 m 0 s" in hit  # max age
+    assert ">0</dd>" in hit and ">2</dd>" in hit and ">pages</dd>" in hit
+    assert 'the result of <a href="/runs/Rtest1?step=2&amp;attempt=1"' in hit
+    assert "run Rtest1, workspace default" in hit
+    memoised = htmx(studio, "/runs/Rtest1", "step-panel", step=4, panel="cache")
+    assert "Reused by memoised calls" in memoised.content.decode()
+    assert memo.rsplit(":", 1)[0] == "Rtest1:4"
+
+
+def test_the_overview_shows_requires_and_options(studio, builder):
+    root = builder.start()
+    options = {
+        "requires": {"gpu": ["a100"]},
+        "retries": {"limit": 2, "backoff_min_ms": 1000, "backoff_max_ms": 5000},
+        "timeout_ms": 30_000,
+    }
+    builder.call(root, "unhosted", options=options)
+    html = htmx(studio, "/runs/Rtest1", "step-panel", step=2).content.decode()
+    assert '<dt class="mono">gpu</dt>' in html and '<span class="tag">a100</span>' in html
+    assert "up to 2, backoff 1.0 s–5.0 s" in html and "30.0 s" in html
+
+
 def test_the_panel_partial_and_its_tabs(studio: Client, builder):
     root, child = failed_run(builder)
     for panel, marker in [
