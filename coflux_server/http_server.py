@@ -6,17 +6,18 @@ Twisted writes it to a temporary file (kept in memory below 100 kB), then Daphne
 the application as 8 kB messages put on the application's queue all at once, so that a 200 MB
 upload held 200 MB of memory. Here:
 
-- A body larger than ``max_body_bytes`` (the largest the server takes anywhere: a blob) is
-  refused with 413 as soon as its headers say so, or as soon as it grows past the limit (a
-  chunked body). The response goes out at once; the rest of the body is read and dropped
-  for at most ``LINGER_SECONDS`` so that a client still sending it then reads the response
-  rather than a reset connection; then the connection closes.
+- A body larger than ``body_limit`` allows (``COFLUX_MAX_BLOB_BYTES`` for a blob,
+  ``DATA_UPLOAD_MAX_MEMORY_SIZE`` for anything else) is refused with 413 as soon as its headers
+  say so, or as soon as it grows past the limit (a chunked body). The response goes out at
+  once; the rest of the body is read and dropped for at most ``LINGER_SECONDS`` so that a
+  client still sending it then reads the response rather than a reset connection; then the
+  connection closes.
 - The application's queue does not hold the body: it reads it from Twisted's file, ``CHUNK``
   bytes at a time, as the application asks for it.
 
 This leans on Daphne's and Twisted's internals (pinned in pyproject.toml):
-``Server.create_application``, ``WebRequest``, ``Request.gotLength`` and
-``handleContentChunk``.
+``Server.create_application``, ``WebRequest``, ``Request.gotLength``, ``handleContentChunk``
+and the request target ``HTTPChannel`` keeps while it reads a request.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ import io
 import json
 from functools import partial
 from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from daphne.http_protocol import HTTPFactory, WebRequest
+from django.conf import settings
 from twisted.internet import reactor
 from twisted.python.failure import Failure
 
@@ -42,13 +45,19 @@ LINGER_SECONDS = 10.0
 """How long the rest of a refused body is read and dropped before the connection closes."""
 
 
+def body_limit(path: bytes) -> int:
+    """The most bytes a request body to ``path`` may hold."""
+    if unquote_to_bytes(path).startswith(b"/blobs/"):
+        return settings.COFLUX_MAX_BLOB_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 class Server(DaphneServer):
     """Daphne's server with bounded, lazily read bodies; ``listen_failure`` says why it could
     not listen, if it could not (``run`` then returns at once)."""
 
-    def __init__(self, *args: Any, max_body_bytes: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.max_body_bytes = max_body_bytes
         self.listen_failure: str | None = None
 
     # Daphne's ``run`` makes its HTTP factory itself; ours makes requests of ``BoundedRequest``.
@@ -91,13 +100,16 @@ class _HTTPFactory(HTTPFactory):
 
 
 class BoundedRequest(WebRequest):
-    """Daphne's request, refusing a body beyond the server's ``max_body_bytes``."""
+    """Daphne's request, refusing a body beyond its ``body_limit``."""
 
+    _limit = 0
     _received = 0
     _refused = False
 
     def gotLength(self, length: int | None) -> None:
-        if length is not None and length > self.server.max_body_bytes:
+        # The request line has been read, the body not yet: the channel has the target.
+        self._limit = body_limit(urlsplit(getattr(self.channel, "_path", b"")).path)
+        if length is not None and length > self._limit:
             self._refuse()
         else:
             super().gotLength(length)
@@ -106,7 +118,7 @@ class BoundedRequest(WebRequest):
         if self._refused:
             return
         self._received += len(data)
-        if self._received > self.server.max_body_bytes:
+        if self._received > self._limit:
             self._refuse()
             return
         super().handleContentChunk(data)
@@ -123,7 +135,7 @@ class BoundedRequest(WebRequest):
         if self.content is not None:
             self.content.close()
         self.content = io.BytesIO()
-        limit = self.server.max_body_bytes
+        limit = self._limit
         body = json.dumps(
             {
                 "error": "request_too_large",

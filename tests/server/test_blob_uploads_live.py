@@ -4,13 +4,16 @@ refused beyond ``COFLUX_MAX_BLOB_BYTES`` before the body is read."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from django.conf import settings
 
 from tests.processes import Server
 
@@ -84,21 +87,40 @@ def test_a_200_mb_upload_does_not_grow_the_server(server):
     assert head.headers["content-length"] == str(200 * 1024 * 1024)
 
 
-def test_a_body_declared_too_large_is_refused_before_it_is_sent(small_server):
-    key = "0" * 64
-    with socket.create_connection(("127.0.0.1", small_server.port), timeout=10) as connection:
-        head = f"PUT /blobs/{key} HTTP/1.1\r\nHost: x\r\nContent-Length: {10**12}\r\n\r\n"
+def answer_to_head(server: Server, head: str) -> tuple[bytes, dict[str, Any]]:
+    """The status line and JSON body the server answers a request of which only the head
+    (request line and headers) is sent."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(head.encode())
         answer = b""
-        while b"}" not in answer:
+        while not answer.endswith(b"}"):
             received = connection.recv(4096)
             assert received, answer
             answer += received
-
     status, _, body = answer.partition(b"\r\n\r\n")
-    assert status.startswith(b"HTTP/1.1 413 ")
-    assert b'"error": "request_too_large"' in body
+    return status.split(b"\r\n")[0], json.loads(body)
+
+
+def test_a_body_declared_too_large_is_refused_before_it_is_sent(small_server):
+    key = "0" * 64
+    head = f"PUT /blobs/{key} HTTP/1.1\r\nHost: x\r\nContent-Length: {10**12}\r\n\r\n"
+
+    status, body = answer_to_head(small_server, head)
+
+    assert status == b"HTTP/1.1 413 Content Too Large"
+    assert body["error"] == "request_too_large"
+    assert body["details"] == {"limit": LIMIT}
     assert_nothing_stored(small_server, key)
+
+
+def test_an_api_body_is_bounded_by_the_api_limit_not_the_blob_one(server):
+    path = "/api/projects/default/workspaces"
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {10**9}\r\n\r\n"
+
+    status, body = answer_to_head(server, head)
+
+    assert status == b"HTTP/1.1 413 Content Too Large"
+    assert body["details"] == {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
 
 
 def test_a_body_too_large_is_refused_after_the_limit(small_server):

@@ -68,7 +68,6 @@ class Command(BaseCommand):
             application_close_timeout=10,
             verbosity=verbosity,
             ready_callable=ready,
-            max_body_bytes=settings.COFLUX_MAX_BLOB_BYTES,
         )
         server.run()
         if server.listen_failure is not None:
