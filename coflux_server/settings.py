@@ -157,7 +157,7 @@ COFLUX_SESSION_GRACE = env_float("COFLUX_SESSION_GRACE", 30.0)
 COFLUX_LEASE_SECONDS = env_float("COFLUX_LEASE_SECONDS", 15.0)
 """How long an orchestrator's claim on a project lasts without renewal."""
 COFLUX_MAX_BLOB_BYTES = env_int("COFLUX_MAX_BLOB_BYTES", 5 * 1024**3, minimum=1)
-"""The largest blob the server stores, and so the largest request body it reads."""
+"""The largest blob the server stores (other request bodies: ``DATA_UPLOAD_MAX_MEMORY_SIZE``)."""
 
 LOGGING = {
     "version": 1,
