@@ -39,6 +39,8 @@ from django.conf import settings
 from twisted.internet import reactor
 from twisted.python.failure import Failure
 
+from projects.errors import Code, DomainError
+
 CHUNK = 1024 * 1024
 """Bytes of body per message to the application."""
 LINGER_SECONDS = 10.0
@@ -135,14 +137,15 @@ class BoundedRequest(WebRequest):
         if self.content is not None:
             self.content.close()
         self.content = io.BytesIO()
+        # A client waiting for "100 Continue" gets the refusal instead, and sends no body.
+        self.requestHeaders.removeHeader(b"Expect")
         limit = self._limit
-        body = json.dumps(
-            {
-                "error": "request_too_large",
-                "message": f"A request body may hold at most {limit} bytes.",
-                "details": {"limit": limit},
-            }
-        ).encode()
+        error = DomainError(
+            f"A request body may hold at most {limit} bytes.",
+            code=Code.REQUEST_TOO_LARGE,
+            details={"limit": limit},
+        )
+        body = json.dumps(error.as_json()).encode()
         head = (
             "HTTP/1.1 413 Content Too Large\r\n"
             "Content-Type: application/json\r\n"
