@@ -16,9 +16,6 @@ class InvalidRequest(DomainError):
     code = Code.INVALID_REQUEST
 
 
-_DIGITS = re.compile(r"[0-9]{1,19}")
-
-
 def check_text(value: str, where: str) -> str:
     """``value`` if the database can store it, else refused naming ``where`` ("the path").
 
@@ -29,6 +26,9 @@ def check_text(value: str, where: str) -> str:
     if not is_safe_text(value):
         raise InvalidRequest(f"Text in {where} may not contain NUL (U+0000) or a lone surrogate.")
     return value
+
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def query_int(raw: str | None, message: str, maximum: int = MAX_INT) -> int | None:
