@@ -50,23 +50,6 @@ def status_of(code: str) -> int:
     return STATUS.get(code, 400)
 
 
-class ApiError(DomainError):
-    """What ``runs.orchestration.calls`` raises until it raises ``DomainError``.
-
-    ``status`` is accepted and ignored: ``STATUS`` decides, as for every other error.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message, code=code, details=details)  # type: ignore[arg-type]
-
-
 # DRF's own exceptions, by the code we report them under.
 _DRF_CODES: dict[type[exceptions.APIException], Code] = {
     exceptions.ParseError: Code.INVALID_JSON,
