@@ -148,9 +148,19 @@ def _tab_groups(page: Page) -> list[str]:
 
 
 def _panel_concerned(page: Page, event: dict[str, Any]) -> bool:
-    return _run_state(page).step is not None and (
-        _steps_changed(page, event) or bool(event.get("logs"))
-    )
+    """The panel is drawn again only when its own step changed (or, on its logs and
+    connections tabs, when lines came or steps were added): a redraw folds the values the
+    user unfolded there."""
+    state = _run_state(page)
+    if state.step is None or event.get("type") not in ("run.changed", "run.finished"):
+        return False
+    if event["type"] == "run.finished":
+        return True
+    if state.panel == "logs" and event.get("logs"):
+        return True
+    if state.panel == "connections" and event.get("steps"):
+        return True
+    return f"{state.run_id}:{state.step}" in (event.get("steps") or ())
 
 
 RUN_PARTS = [

@@ -191,13 +191,24 @@
     }
   });
 
-  // --- followed logs stay at their end -------------------------------------------------------
+  // --- followed logs stay at their end; others where the reader left them -------------------
+
+  var logScroll = null;
+
+  document.addEventListener("htmx:wsBeforeMessage", function () {
+    var list = document.querySelector("#log-list .log-lines");
+    logScroll = list ? list.scrollTop : null;
+  });
 
   function followLogs() {
-    var list = document.querySelector("#log-list[data-follow] .log-lines");
-    if (list) {
+    var list = document.querySelector("#log-list .log-lines");
+    if (!list) return;
+    if (list.closest("[data-follow]")) {
       list.scrollTop = list.scrollHeight;
+    } else if (logScroll !== null) {
+      list.scrollTop = logScroll;
     }
+    logScroll = null;
   }
 
   function setup() {

@@ -127,6 +127,21 @@ async def test_a_burst_of_events_is_one_push(builder, user, fast):
 
 
 @in_loop
+async def test_the_panel_is_drawn_again_only_when_its_step_changed(builder, user, fast):
+    root = await sync_to_async(builder.start)()
+    communicator, _, _ = await connect(path(builder, step="1"), user)
+    await sync_to_async(builder.call)(root)
+    layer = get_channel_layer()
+    await layer.group_send("run.Rtest1", changed(steps=["Rtest1:2"]))
+    other = await communicator.receive_from(timeout=5)
+    assert 'id="run-tab"' in other and 'id="step-panel"' not in other
+    await layer.group_send("run.Rtest1", changed(steps=["Rtest1:1"]))
+    own = await communicator.receive_from(timeout=5)
+    assert 'id="step-panel"' in own
+    await communicator.disconnect()
+
+
+@in_loop
 async def test_pushes_are_spaced_by_the_minimum_interval(builder, user, monkeypatch):
     monkeypatch.setattr(live, "MIN_INTERVAL", 0.6)
     await sync_to_async(builder.start)()
