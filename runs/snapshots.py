@@ -294,9 +294,15 @@ async def await_outcome(project: Project, run_id: str, timeout: float) -> dict[s
             if outcome["status"] not in UNFINISHED_STATUSES or remaining <= 0:
                 return outcome
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(layer.receive(channel), min(remaining, RECHECK_SECONDS))
+                await asyncio.wait_for(_finished(layer, channel), min(remaining, RECHECK_SECONDS))
     finally:
         await layer.group_discard(group, channel)
+
+
+async def _finished(layer: Any, channel: str) -> None:
+    """Return once the run's group says it finished (its other news is for others)."""
+    while (await layer.receive(channel)).get("type") != "run.finished":
+        pass
 
 
 def recent_runs(workspace: Workspace) -> list[dict[str, Any]]:
