@@ -27,7 +27,8 @@ def dispatch(memory: Memory, tick: Tick) -> None:
         return
     if memory.defer_changed:
         _collapse_deferred(memory, tick)
-    available = [s for s in memory.sessions.values() if s.has_capacity()]
+    available = [s for s in memory.sessions.values() if s.takes_work()]
+    blocked = set().union(*(s.blocked for s in available))
     assigned: dict[str, list[str]] = defaultdict(list)
     spawned = False
     # ``pending`` holds executions in the order they were queued, oldest first.
@@ -50,7 +51,8 @@ def dispatch(memory: Memory, tick: Tick) -> None:
             continue
         if not available:
             continue
-        eligible = [s for s in available if _fits(s, spec)]
+        for_blocked = spec.owner_id in blocked
+        eligible = [s for s in available if s.admits(for_blocked) and _fits(s, spec)]
         if not eligible:
             continue
         session = random.choice(eligible)
@@ -62,7 +64,7 @@ def dispatch(memory: Memory, tick: Tick) -> None:
         assigned[session.id].append(spec.id)
         tick.touch(spec.id, spec.workspace_id)
         tick.send(session.channel, _execute(memory, spec))
-        if not session.has_capacity():
+        if not session.takes_work():
             available.remove(session)
     _store_assignments(tick, assigned)
     if spawned:

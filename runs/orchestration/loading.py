@@ -33,8 +33,9 @@ def load(memory: Memory, tick: Tick, keep: dict[str, SessionState] | None = None
 
     Sessions in ``keep`` (the previous memory's, when the same process reloads after a failed
     tick) stay connected as they were. Any other live session is treated as disconnected from
-    now: it gets the grace period to reconnect, and its consumer, if it still lives, is asked to
-    announce the worker again.
+    now, however long it has been away: the time no orchestrator ran does not count against
+    it. It gets the grace period to reconnect, and its consumer, if it still lives, is asked
+    to announce the worker again.
     """
     keep = keep or {}
     load_workspaces(memory)
@@ -51,10 +52,10 @@ def load(memory: Memory, tick: Tick, keep: dict[str, SessionState] | None = None
             accepts=row.accepts,
             channel=None,
             draining=row.draining,
-            disconnected_at=row.disconnected_at or tick.now,
+            disconnected_at=tick.now,
         )
-        if kept is not None and kept.channel is not None:
-            session.channel, session.disconnected_at = kept.channel, None
+        if kept is not None:
+            session.channel, session.disconnected_at = kept.channel, kept.disconnected_at
             session.max_processes, session.blocked = kept.max_processes, set(kept.blocked)
             session.heartbeat_at = kept.heartbeat_at
         elif row.connected:
@@ -62,7 +63,8 @@ def load(memory: Memory, tick: Tick, keep: dict[str, SessionState] | None = None
             tick.send(row.channel_name, {"type": "orchestrator.restarted"})
         memory.sessions[row.id] = session
     if reconnecting:
-        live.filter(id__in=reconnecting).update(connected=False, disconnected_at=tick.now)
+        live.filter(id__in=reconnecting).update(connected=False)
+    live.exclude(id__in=keep).update(disconnected_at=tick.now)
     unfinished = list(
         Execution.objects.filter(
             workspace__project_id=memory.project_id, state__in=list(UNFINISHED)

@@ -47,15 +47,29 @@ class SessionState:
     heartbeat_at: datetime | None = None
     """When its previous heartbeat arrived; executions assigned before then must be listed."""
 
-    def has_capacity(self) -> bool:
+    def takes_work(self) -> bool:
+        """Whether it may be given anything at all now (connected, not draining, below its
+        process cap)."""
         if self.channel is None or self.draining:
             return False
         cap = self.concurrency if self.max_processes is None else self.max_processes
-        if cap and len(self.executions) >= cap:
+        return not cap or len(self.executions) < cap
+
+    def admits(self, for_blocked: bool) -> bool:
+        """Whether it may be given one more execution; ``for_blocked``: one that an execution
+        blocked on results (here or elsewhere) waits for.
+
+        Up to ``concurrency`` executions are admitted whatever they are. Beyond that, room left
+        by blocked executions goes only to the work they wait for, so that new runs cannot
+        fill a worker with blocked roots while their children find no slot (a chain of depth
+        d needs at most d × concurrency processes).
+        """
+        if not self.takes_work():
             return False
-        if self.concurrency == 0:
+        if self.concurrency == 0 or len(self.executions) < self.concurrency:
             return True
-        return len(self.executions) - len(self.blocked & self.executions) < self.concurrency
+        running = len(self.executions) - len(self.blocked & self.executions)
+        return for_blocked and running < self.concurrency
 
 
 @dataclass

@@ -113,17 +113,26 @@ def test_a_blocked_execution_frees_its_slot_for_the_work_it_waits_for(harness):
 
 def test_max_processes_caps_executions_blocked_or_not(harness):
     harness.connect(concurrency=1, max_processes=2)
-    first, second = queue_run(harness.workspace), queue_run(harness.workspace, "Rtest2")
-    outbox = harness.tick({"kind": "wake"})
-    assert [m["execution"] for m in messages(outbox, "execute")] == [first]
-    outbox = harness.send({"type": "waiting", "execution": first, "waiting": True})
-    assert [m["execution"] for m in messages(outbox, "execute")] == [second]
-    third = queue_run(harness.workspace, "Rtest3")
+    root = queue_run(harness.workspace)
     harness.tick({"kind": "wake"})
-    outbox = harness.send({"type": "waiting", "execution": second, "waiting": True})
-    assert not messages(outbox, "execute")
-    outbox = harness.send(result(first, data=1))
-    assert [m["execution"] for m in messages(outbox, "execute")] == [third]
+    harness.send(submit(root, "1"))
+    harness.send(submit(root, "2"))
+    outbox = harness.send({"type": "waiting", "execution": root, "waiting": True})
+    assert [m["execution"] for m in messages(outbox, "execute")] == ["Rtest1:2:1"]
+    outbox = harness.send(result("Rtest1:2:1", data=1))
+    assert [m["execution"] for m in messages(outbox, "execute")] == ["Rtest1:3:1"]
+
+
+def test_room_left_by_blocked_executions_goes_to_the_work_they_wait_for(harness):
+    harness.connect(concurrency=1, max_processes=4)
+    first = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    harness.send({"type": "waiting", "execution": first, "waiting": True})
+    queue_run(harness.workspace, "Rtest2")
+    outbox = harness.tick({"kind": "wake"})
+    assert not messages(outbox, "execute")  # another run would only block beside it
+    outbox = harness.send(submit(first))
+    assert [m["execution"] for m in messages(outbox, "execute")] == ["Rtest1:2:1"]
 
 
 def test_an_execution_running_again_counts_again(harness):
