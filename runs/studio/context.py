@@ -17,6 +17,7 @@ from django.db.models import Count
 from django.http import HttpRequest
 
 from projects.models import Project, WorkerSession
+from projects.permissions import Action, may
 from runs.models import Execution
 from runs.orchestration.records import declared_targets
 from runs.states import State
@@ -180,7 +181,12 @@ def chrome(
     live: str | None = None,
     project: Project | None = None,
 ) -> dict[str, Any]:
-    """The context ``templates/studio/base.html`` needs; ``live`` from ``live_url``."""
+    """The context ``templates/studio/base.html`` needs; ``live`` from ``live_url``.
+
+    ``may_operate``, ``may_administer`` and ``may_create`` say which of the chrome's actions the
+    user may take (pausing and resuming, archiving, creating a workspace), so that pages offer
+    only those.
+    """
     project = project or studio_project()
     return {
         "project": project,
@@ -188,4 +194,7 @@ def chrome(
         "workspace_rows": workspace_rows(workspace_tree(project)),
         "sidebar": sidebar(workspace) if workspace is not None else [],
         "live_url": live,
+        "may_operate": may(request.user, Action.OPERATE, workspace),
+        "may_administer": may(request.user, Action.ADMINISTER, workspace),
+        "may_create": may(request.user, Action.ADMINISTER),
     }

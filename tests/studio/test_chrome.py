@@ -215,3 +215,23 @@ def test_forms_need_the_csrf_token(user: User, workspace) -> None:
     token = page.context["csrf_token"]
     assert f'data-csrf-token="{token}"' in page.content.decode()
     assert client.post("/w/default/pause", {"csrfmiddlewaretoken": str(token)}).status_code == 302
+
+
+def test_a_user_who_may_only_view_is_offered_no_actions(
+    studio: Client, registered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projects.permissions import Action
+    from runs.studio import context, http
+
+    def view_only(user, action, workspace=None) -> bool:
+        return action == Action.VIEW
+
+    monkeypatch.setattr(http, "may", view_only)
+    monkeypatch.setattr(context, "may", view_only)
+    html = studio.get("/w/default/workflows/app.flows/greet").content.decode()
+    assert "/pause" not in html and "/archive" not in html and "/workspaces/new" not in html
+    assert 'id="run-form"' not in html
+    assert studio.post("/w/default/pause").status_code == 403
+    assert studio.post("/workspaces/new", {"name": "x"}).status_code == 403
+    assert studio.post("/w/default/workflows/app.flows/greet", {"arg-name": "x"}).status_code == 403
+    assert studio.post("/w/default/queue/cancel", {"execution": "R:1:1"}).status_code == 403
