@@ -12,12 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from projects.models import Project
 from projects.permissions import Action, may
 from workspaces.models import Workspace
 
 P = ParamSpec("P")
+LIVE = "studio/chrome/_live.html"
 
 
 def studio_project() -> Project:
@@ -57,11 +59,19 @@ def render_page(
     *,
     chrome: Callable[[], dict[str, Any]],
     partial: str | None = None,
+    live: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The full page with its chrome, or ``partial`` alone when htmx asks for it (the chrome,
     which costs queries, is then not built). Partials are template files that the page
-    includes, so that the two never drift apart."""
+    includes, so that the two never drift apart.
+
+    ``live`` is the page's websocket URL for what the request shows: a partial carries it out
+    of band, so that after a filter or a page changed, the socket pushes that view.
+    """
     if partial is not None and is_partial(request):
-        return render(request, partial, context, status=status)
+        html = render_to_string(partial, context, request=request)
+        if live is not None:
+            html += render_to_string(LIVE, {"live_url": live, "oob": True})
+        return HttpResponse(html, status=status)
     return render(request, template, {**chrome(), **context}, status=status)

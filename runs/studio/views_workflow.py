@@ -103,5 +103,6 @@ def _page(
         context,
         chrome=lambda: chrome(request, space, live=live),
         partial=RUNS,
+        live=live,
         status=status,
     )

@@ -56,6 +56,7 @@ def overview(request: HttpRequest, workspace: str) -> HttpResponse:
         context,
         chrome=lambda: chrome(request, space, live=live, project=project),
         partial=RUNS,
+        live=live,
     )
 
 

@@ -106,10 +106,13 @@ def test_the_overview_pages_and_keeps_filters_in_links(studio: Client, registere
 
 def test_the_runs_list_is_a_partial_for_htmx(studio: Client, registered):
     submit(registered)
-    partial = studio.get("/w/default/", {"page": "1"}, HTTP_HX_REQUEST="true")
+    partial = studio.get("/w/default/", {"status": "queued"}, HTTP_HX_REQUEST="true")
     html = partial.content.decode().strip()
     assert html.startswith('<section id="runs"')
     assert "<html" not in html and 'id="sidebar"' not in html
+    # The page's socket follows the filters: its new URL comes along, out of band.
+    assert 'id="studio-live" ws-connect="/studio/live?page=overview&amp;workspace=' in html
+    assert "status=queued" in html and 'hx-swap-oob="true"' in html
     full = studio.get("/w/default/")
     assert '<section id="runs"' in full.content.decode()
     assert 'id="sidebar"' in full.content.decode()

@@ -67,6 +67,7 @@ def test_the_overview_gets_its_runs_and_sidebar_pushed(session_cookie, registere
     assert '<nav class="sidebar" id="sidebar"' in html
     assert '<section id="runs"' in html and 'href="/runs/R' in html
     assert 'title="1 queued"' in html
+    assert "studio-live" not in html  # a push never moves the socket
 
 
 def test_pushed_runs_keep_the_pages_filters(session_cookie, registered) -> None:
