@@ -1,7 +1,7 @@
 """Cancelling executions and re-running steps from outside a worker (the API, the CLI, Studio).
 
 Both change what the orchestrator holds in memory, so they are commands to the project's
-orchestrator (``runs.orchestration.calls``), which applies them in a tick and replies once that
+orchestrator (``projects.mailbox``), which applies them in a tick and replies once that
 has committed. Here the identifiers are checked against the project first, so that a project's
 API never reaches another project's runs, and the reply is returned as the API shows it.
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TypedDict
 
 from projects.errors import Code, DomainError
+from projects.mailbox import call_orchestrator
 from projects.models import Project
 from runs.identifiers import is_execution_id, is_step_id
 from runs.models import Execution, Step
-from runs.orchestration.calls import call_orchestrator
 from workspaces.models import Workspace
 
 

@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from projects.errors import Code, DomainError
+from projects.mailbox import wake_after_commit
 from runs.creation import create_run
 from runs.models import Execution
 from runs.orchestration import policies
-from runs.orchestration.wake import wake_after_commit
 from workspaces.models import Target, Workspace
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)

@@ -18,9 +18,8 @@ from django.db import IntegrityError, transaction
 
 from projects.access import workspace_for_read
 from projects.errors import Code, DomainError
+from projects.mailbox import call_orchestrator, wake_after_commit
 from projects.models import Project
-from runs.orchestration.calls import call_orchestrator
-from runs.orchestration.wake import wake_after_commit
 from workspaces.models import Workspace
 from workspaces.names import check_workspace_name
 

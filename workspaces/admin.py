@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from projects.errors import DomainError
-from runs.orchestration.wake import wake_after_commit
+from projects.mailbox import wake_after_commit
 from workspaces.actions import archive_workspace, check_no_cycle, set_workspace_state
 from workspaces.models import Module, Target, Workspace
 from workspaces.names import check_workspace_name

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from projects.mailbox import orchestrator_channel
+
 
 class Receiver(Protocol):
     async def deliver(self, messages: list[dict[str, Any]]) -> None: ...
@@ -28,15 +30,12 @@ _consumers: dict[str, Receiver] = {}
 _inboxes: dict[int, Inbox] = {}
 
 
-def orchestrator_channel(project_id: int) -> str:
-    return f"orchestrator.{project_id}"
-
-
 GROUP_PREFIX = "group:"
 """An outbox entry whose channel starts with this is sent to the named group instead."""
 
 REPLY_PREFIX = "reply:"
-"""An outbox entry whose channel starts with this answers a command (see ``calls``)."""
+"""An outbox entry whose channel starts with this answers a command (see
+``projects.mailbox``)."""
 
 
 def register_consumer(channel: str, consumer: Receiver) -> None:

@@ -1,4 +1,4 @@
-"""Commands the API sends the orchestrator (see ``calls``): cancel, re-run, archive."""
+"""Commands the API sends the orchestrator (see ``projects.mailbox``): cancel, re-run, archive."""
 
 from __future__ import annotations
 

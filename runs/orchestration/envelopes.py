@@ -2,7 +2,7 @@
 
 Worker consumers put ``connect``, ``disconnect`` and ``message`` envelopes (the message already
 validated by ``coflux_wire.protocol``); the REST API puts ``wake`` and ``command`` envelopes
-(see ``calls``). A command's reply is a ``Reply``: ``{"ok": True, ...}`` or a ``Refusal``
+(see ``projects.mailbox``). A command's reply is a ``Reply``: ``{"ok": True, ...}`` or a ``Refusal``
 with a code from ``projects.errors.Code``.
 """
 

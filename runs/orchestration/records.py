@@ -66,7 +66,7 @@ def resolved(waiter: str, target: str, result: dict[str, Any]) -> dict[str, Any]
 
 
 def reply(envelope: dict[str, Any], answer: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The outbox entry answering a command envelope (see ``calls``)."""
+    """The outbox entry answering a command envelope (see ``projects.mailbox``)."""
     return (
         REPLY_PREFIX + str(envelope.get("reply_to")),
         {"type": "orchestrator.reply", **answer},

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from projects.errors import Code, DomainError
+from projects.mailbox import OrchestratorUnavailable
 from projects.models import Project
 from runs import control
-from runs.orchestration.calls import OrchestratorUnavailable
 from runs.submission import submit_run
 from runs.values import from_plain_json
 from workspaces.models import Workspace

@@ -9,9 +9,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from projects.mailbox import orchestrator_channel
 from runs import identifiers, submission
 from runs.models import Execution, Run, Step
-from runs.orchestration.bus import orchestrator_channel
 from runs.values import from_plain_json
 from workspaces.manifests import parse_manifests, register_manifests
 from workspaces.models import Workspace

@@ -4,7 +4,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from runs.orchestration.bus import orchestrator_channel
+from projects.mailbox import orchestrator_channel
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,82 @@
+"""A project's orchestrator's mailbox: how the rest of the server tells it something.
+
+The orchestrator of project ``p`` reads the channel-layer channel ``orchestrator.<p>`` (it may
+live in another server process). Two kinds of mail arrive from outside it:
+
+- a wake: runs were queued or workspaces changed in the database; it should look again;
+- a command: cancel, re-run, archive and the like change what the orchestrator holds in memory,
+  so they are not written to the database by the caller. The caller sends a command envelope
+  and waits on a channel of its own for the reply, which comes once the tick that applied the
+  command has committed::
+
+      {"kind": "command", "command": {"type": "cancel", ...}, "reply_to": <channel>}
+
+  Replies are ``{"type": "orchestrator.reply", "ok": True, ...}`` or ``{"ok": False, "error":
+  code, "message": text}``; a refusal is raised as a ``DomainError`` with its code.
+
+It lives in the lowest app so that every app may write to it; the orchestrator itself is in
+``runs.orchestration``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from projects.errors import Code, DomainError
+
+
+def orchestrator_channel(project_id: int) -> str:
+    return f"orchestrator.{project_id}"
+
+
+def wake_orchestrator(project_id: int) -> None:
+    """Call after the transaction that queued the work has committed."""
+    layer = get_channel_layer()
+    async_to_sync(layer.send)(orchestrator_channel(project_id), {"type": "wake"})
+
+
+def wake_after_commit(project_id: int) -> None:
+    """Wake the orchestrator once the current transaction commits (at once outside one)."""
+    transaction.on_commit(partial(wake_orchestrator, project_id))
+
+
+REPLY_TIMEOUT_SECONDS = 15.0
+
+
+class OrchestratorUnavailable(DomainError):
+    code = Code.ORCHESTRATOR_UNAVAILABLE
+
+
+def call_orchestrator(
+    project_id: int, command: dict[str, Any], timeout: float = REPLY_TIMEOUT_SECONDS
+) -> dict[str, Any]:
+    """Send ``command`` to the project's orchestrator and return its reply; for sync code."""
+    return async_to_sync(acall_orchestrator)(project_id, command, timeout)
+
+
+async def acall_orchestrator(
+    project_id: int, command: dict[str, Any], timeout: float = REPLY_TIMEOUT_SECONDS
+) -> dict[str, Any]:
+    layer = get_channel_layer()
+    reply_to = await layer.new_channel("orchestrator-reply.")
+    envelope = {"kind": "command", "command": command, "reply_to": reply_to}
+    await layer.send(orchestrator_channel(project_id), {"type": "envelope", "envelope": envelope})
+    try:
+        reply = await asyncio.wait_for(layer.receive(reply_to), timeout)
+    except TimeoutError:
+        raise OrchestratorUnavailable(
+            "The project's orchestrator did not answer; is the server running?"
+        ) from None
+    if not reply.get("ok"):
+        try:
+            code = Code(reply.get("error"))
+        except ValueError:
+            code = Code.INVALID_COMMAND
+        raise DomainError(reply.get("message") or "The command was refused.", code=code)
+    return reply
