@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from coflux._client import ApiError, Client
 from coflux.cli import cli
-from coflux.client import ApiError, Client
 from tests.sample_targets import GREET
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from coflux import blobs
-from coflux.assets import Asset, collect, create
-from coflux.blobs import Blobs, HttpStore, key_of
-from coflux.client import ApiError, Client
-from coflux.config import Config
+from coflux import _blobs as blobs
+from coflux._assets import Asset, collect, create
+from coflux._blobs import Blobs, HttpStore, key_of
+from coflux._client import ApiError, Client
+from coflux._config import Config
 
 FILES = {"a.txt": b"alpha\n", "data/b.csv": b"x,y\n1,2\n", "data/c.bin": bytes(300)}
 

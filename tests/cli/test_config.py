@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coflux.config import Config, ConfigError, is_local_host, load_config, parse_tags
+from coflux._config import Config, ConfigError, is_local_host, load_config, parse_tags
 
 
 def write_config(path, text: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coflux.config import (
+from coflux._config import (
     BatchingConfig,
     ConfigError,
     batching_environment,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 import pytest
 
-from coflux.cli.logs import as_json, as_text
-from coflux.serialization import serialize
+from coflux._cli.logs import as_json, as_text
+from coflux._serialization import serialize
 
 LINE = {
     "id": 7,

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from coflux.cli.render import resolution_text, run_tree
+from coflux._cli.render import resolution_text, run_tree
 
 
 def execution(execution_id: str, state: str, workspace: str = "dev", **fields: Any) -> dict:

@@ -129,7 +129,7 @@ def test_it_rejects_malformed_options(run_cli, registered, args, message):
 
 
 def test_it_sends_the_overrides(monkeypatch, run_cli, registered):
-    from coflux.client import Client
+    from coflux._client import Client
 
     sent: list[dict] = []
     original = Client._request

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pytest
 
-from coflux.cli.worker import Duration, SourceChanges, default_concurrency
+from coflux._cli.worker import Duration, SourceChanges, default_concurrency
 
 ROOT = Path("/project")
 

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from coflux.assets import AssetEntry
-from coflux.blobs import Blobs, HttpStore
-from coflux.serialization import deserialize
+from coflux._assets import AssetEntry
+from coflux._blobs import Blobs, HttpStore
+from coflux._serialization import deserialize
 from tests.e2e.flows.data import FILES
 from tests.processes import ROOT, Server, Worker, cli, cli_env, cli_json
 

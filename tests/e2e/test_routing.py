@@ -14,8 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from coflux.blobs import Blobs, HttpStore
-from coflux.serialization import deserialize
+from coflux._blobs import Blobs, HttpStore
+from coflux._serialization import deserialize
 from tests.processes import Worker, cli, cli_json
 
 pytestmark = pytest.mark.e2e

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from coflux import workdir
-from coflux.pipe import BlockingPipe
-from coflux.serialization import deserialize, serialize
-from coflux.zygote import Zygote
+from coflux import _workdir as workdir
+from coflux._pipe import BlockingPipe
+from coflux._serialization import deserialize, serialize
+from coflux._zygote import Zygote
 
 REPLY_TIMEOUT = 20
 

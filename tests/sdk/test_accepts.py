@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from coflux._config import ConfigError, load_config
 from coflux.cli import cli
-from coflux.config import ConfigError, load_config
 
-# The module, not the command that ``coflux.cli`` exports under the same name.
-worker_command = importlib.import_module("coflux.cli.worker")
+# The module, not the command that ``coflux._cli`` exports under the same name.
+worker_command = importlib.import_module("coflux._cli.worker")
 
 
 def test_it_reads_accepts_from_the_worker_section(tmp_path):

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 import coflux as cf
-from coflux import blobs
-from coflux.assets import Asset, AssetEntry, AssetMetadata, collect, create, entry_path, matches
-from coflux.blobs import Blobs, MemoryStore, key_of
+from coflux import _blobs as blobs
+from coflux._assets import Asset, AssetEntry, AssetMetadata, collect, create, entry_path, matches
+from coflux._blobs import Blobs, MemoryStore, key_of
 
 
 class FakeServer:

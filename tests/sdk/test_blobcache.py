@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from coflux.blobcache import BlobCache
-from coflux.blobs import Blobs, MemoryStore, key_of
+from coflux._blobcache import BlobCache
+from coflux._blobs import Blobs, MemoryStore, key_of
 
 
 def blob(n: int, size: int = 300) -> tuple[str, bytes]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from coflux.blobs import (
+from coflux._blobs import (
     BlobNotFound,
     Blobs,
     HttpStore,
@@ -15,7 +15,7 @@ from coflux.blobs import (
     is_key,
     key_of,
 )
-from coflux.config import BlobsConfig, BlobStoreConfig, Config, ConfigError, load_config
+from coflux._config import BlobsConfig, BlobStoreConfig, Config, ConfigError, load_config
 
 DATA = b"some content"
 KEY = key_of(DATA)

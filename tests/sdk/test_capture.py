@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from coflux.capture import INFO, LogBuffer
+from coflux._capture import INFO, LogBuffer
 
 
 class Batches:

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from coflux.discovery import (
+from coflux._discovery import (
     DiscoveryError,
     declarations,
     discover,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 import coflux as cf
-from coflux.errors import execution_error, result_exception
+from coflux._errors import execution_error, result_exception
 
 
 class NeedsArguments(Exception):

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from coflux import Execution
-from coflux.serialization import deserialize
-from coflux.zygote import Zygote
+from coflux._serialization import deserialize
+from coflux._zygote import Zygote
 from tests.sdk.support import REPLY_TIMEOUT, Executor, executors, importable_module, resolved
 
 FLOWS = """

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from coflux.zygote import Zygote
+from coflux._zygote import Zygote
 from tests.sdk.support import Executor, executors, importable_module, resolved, started_zygote
 
 FLOWS = """

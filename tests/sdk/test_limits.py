@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import collections
 
-from coflux.capture import STDOUT, LineCapture, LogBuffer
-from coflux.limits import MAX_ERROR_FRAMES, MAX_ERROR_MESSAGE, MAX_LOG_LINE
-from coflux.sending import _replace_too_large
-from coflux.tracebacks import error_result
+from coflux._capture import STDOUT, LineCapture, LogBuffer
+from coflux._limits import MAX_ERROR_FRAMES, MAX_ERROR_MESSAGE, MAX_LOG_LINE
+from coflux._sending import _replace_too_large
+from coflux._tracebacks import error_result
 from coflux_wire import protocol
 
 

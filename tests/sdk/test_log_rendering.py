@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from coflux.execution import Execution
-from coflux.logs import render, show
-from coflux.serialization import serialize
+from coflux._execution import Execution
+from coflux._logs import render, show
+from coflux._serialization import serialize
 
 
 def values(**named):

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from coflux._worker import default_max_processes
 from coflux.cli import cli
-from coflux.worker import default_max_processes
 
-# The module, which ``coflux.cli`` shadows with its command of the same name.
-worker_command = importlib.import_module("coflux.cli.worker")
+# The module, which ``coflux._cli`` shadows with its command of the same name.
+worker_command = importlib.import_module("coflux._cli.worker")
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import coflux as cf
-from coflux.context import activate
-from coflux.metrics import MetricRecorder, Throttle
+from coflux._context import activate
+from coflux._metrics import MetricRecorder, Throttle
 
 
 class Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coflux.outgoing import Outgoing
+from coflux._outgoing import Outgoing
 
 
 class Pipe:

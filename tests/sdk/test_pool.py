@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from coflux.pool import ExecutorPool, ExecutorProcess
-from coflux.serialization import deserialize, serialize
-from coflux.zygote import Zygote
+from coflux._pool import ExecutorPool, ExecutorProcess
+from coflux._serialization import deserialize, serialize
+from coflux._zygote import Zygote
 from tests.sdk.support import importable_module
 
 FLOWS = """

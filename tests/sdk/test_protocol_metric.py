@@ -79,7 +79,7 @@ def test_a_message_without_a_field_is_refused_naming_it():
 
 def test_what_the_sdk_sends_is_valid():
     import coflux as cf
-    from coflux.metrics import MetricRecorder
+    from coflux._metrics import MetricRecorder
 
     sent = []
     recorder = MetricRecorder("R1:1:1", sent.append, background=False)

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coflux import Execution, blobs
-from coflux.blobs import Blobs, MemoryStore, key_of
-from coflux.serialization import deserialize, serialize, to_json
+from coflux import Execution
+from coflux import _blobs as blobs
+from coflux._blobs import Blobs, MemoryStore, key_of
+from coflux._serialization import deserialize, serialize, to_json
 from coflux_wire import protocol
 from coflux_wire.values import MAX_DATA_DEPTH
 

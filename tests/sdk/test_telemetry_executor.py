@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from coflux.zygote import Zygote
+from coflux._zygote import Zygote
 from coflux_wire import protocol
 from tests.sdk.support import Executor, executors, importable_module, started_zygote
 

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coflux import Asset, Execution, blobs
-from coflux.blobs import Blobs, MemoryStore, key_of
-from coflux.serialization import deserialize, is_plain, serialize, to_json
+from coflux import Asset, Execution
+from coflux import _blobs as blobs
+from coflux._blobs import Blobs, MemoryStore, key_of
+from coflux._serialization import deserialize, is_plain, serialize, to_json
 
 
 class Reading(pydantic.BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from coflux import workdir
+from coflux import _workdir as workdir
 
 
 def test_an_untouched_directory_is_renamed_and_a_used_one_replaced(tmp_path, monkeypatch):

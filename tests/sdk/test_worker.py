@@ -12,8 +12,8 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from coflux import Execution
-from coflux.serialization import deserialize, serialize
-from coflux.worker import Worker
+from coflux._serialization import deserialize, serialize
+from coflux._worker import Worker
 from coflux_wire import protocol
 from tests.sdk.support import importable_module
 
@@ -517,7 +517,7 @@ def test_a_welcome_forgets_results_it_does_not_list_and_declines_what_never_came
 def test_heartbeats_list_finished_executions_until_their_results_are_acknowledged(
     flows, monkeypatch
 ):
-    monkeypatch.setattr("coflux.worker.HEARTBEAT_INTERVAL", 0.1)
+    monkeypatch.setattr("coflux._worker.HEARTBEAT_INTERVAL", 0.1)
 
     async def scenario(server: FakeServer) -> None:
         await server.execute(flows, "R1:1:1", "sleepy", 0)

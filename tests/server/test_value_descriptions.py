@@ -8,8 +8,8 @@ import pickle
 import pytest
 
 from coflux import Asset, Execution
-from coflux.blobs import Blobs, MemoryStore
-from coflux.serialization import serialize
+from coflux._blobs import Blobs, MemoryStore
+from coflux._serialization import serialize
 from runs.values import describe
 
 

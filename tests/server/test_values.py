@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from coflux.serialization import deserialize
+from coflux._serialization import deserialize
 from runs.values import from_plain_json
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coflux.blobs import Blobs, MemoryStore
-from coflux.serialization import deserialize, serialize
+from coflux._blobs import Blobs, MemoryStore
+from coflux._serialization import deserialize, serialize
 from coflux_wire import protocol
 from runs.keys import cache_key
 from runs.values import from_plain_json

@@ -14,22 +14,22 @@
 
 from __future__ import annotations
 
-from .assets import Asset, AssetEntry, AssetMetadata, asset
-from .errors import (
+from ._assets import Asset, AssetEntry, AssetMetadata, asset
+from ._errors import (
     ExecutionAbandoned,
     ExecutionCancelled,
     ExecutionError,
     ExecutionTerminated,
     ExecutionTimeout,
 )
-from .execution import Execution
-from .flow import cancel, select, suspend, suspense
-from .groups import group
-from .logs import log_debug, log_error, log_info, log_warning
-from .metrics import Metric, MetricGroup, MetricScale, progress
-from .options import Cache, Defer, Retries
-from .targets import stub, task, workflow
-from .version import __version__
+from ._execution import Execution
+from ._flow import cancel, select, suspend, suspense
+from ._groups import group
+from ._logs import log_debug, log_error, log_info, log_warning
+from ._metrics import Metric, MetricGroup, MetricScale, progress
+from ._options import Cache, Defer, Retries
+from ._targets import stub, task, workflow
+from ._version import __version__
 
 __all__ = [
     "Asset",
@@ -63,3 +63,11 @@ __all__ = [
     "task",
     "workflow",
 ]
+
+# Public names belong to ``coflux`` itself, not to the private module that defines them: an
+# uncaught ``cf.ExecutionTimeout`` is reported as ``coflux.ExecutionTimeout``, a name that stays
+# importable however the modules are arranged.
+for _name in __all__:
+    if not _name.startswith("__"):
+        globals()[_name].__module__ = "coflux"
+del _name

@@ -1,0 +1,156 @@
+"""Showing runs and their results: trees of steps, values as plain JSON, errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+from rich.tree import Tree
+
+from .._client import UNFINISHED, Client
+
+POLL_INTERVAL = 0.2
+PREVIEW_LENGTH = 60
+
+_STYLES = {
+    "queued": "dim",
+    "assigned": "yellow",
+    "running": "yellow",
+    "succeeded": "green",
+    "failed": "red",
+    "timed_out": "red",
+    "timeout": "red",
+    "abandoned": "magenta",
+    "cancelled": "magenta",
+    "cached": "cyan",
+}
+
+
+def plain_value(value: dict[str, Any]) -> Any:
+    """A wire value as plain JSON (lossy where JSON has no equivalent)."""
+    from .._serialization import deserialize, to_json
+
+    return to_json(deserialize(value))
+
+
+def outcome_json(status: str, result: dict[str, Any] | None) -> dict[str, Any]:
+    """``{"status", "value"}``, ``{"status", "error": {"type", "message"}}`` or ``{"status"}``."""
+    outcome: dict[str, Any] = {"status": status}
+    if result is not None and result["type"] == "value":
+        outcome["value"] = plain_value(result["value"])
+    elif result is not None and result["type"] == "error":
+        error = result["error"]
+        outcome["error"] = {"type": error["type"], "message": error["message"]}
+    return outcome
+
+
+def outcome_text(status: str, result: dict[str, Any] | None) -> str:
+    """The value as JSON, the error as a traceback, or else the status."""
+    if result is not None and result["type"] == "value":
+        return json.dumps(plain_value(result["value"]), indent=2)
+    if result is not None and result["type"] == "error":
+        error = result["error"]
+        lines = ["Traceback (most recent call last):"] if error.get("frames") else []
+        for frame in error.get("frames") or []:
+            lines.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["name"]}')
+            if frame.get("code"):
+                lines.append(f"    {frame['code']}")
+        lines.append(f"{error['type']}: {error['message']}" if error["message"] else error["type"])
+        return "\n".join(lines)
+    return status
+
+
+def _preview(result: dict[str, Any] | None) -> Text:
+    if result is None:
+        return Text()
+    if result["type"] == "value":
+        try:
+            shown = json.dumps(plain_value(result["value"]))
+        except (ValueError, TypeError, KeyError):
+            shown = "<value>"
+        if len(shown) > PREVIEW_LENGTH:
+            shown = shown[: PREVIEW_LENGTH - 1] + "…"
+        return Text(f" → {shown}", style="green")
+    if result["type"] == "error":
+        error = result["error"]
+        return Text(f" → {error['type']}: {error['message']}", style="red")
+    return Text()
+
+
+def resolution_text(step: dict[str, Any]) -> str | None:
+    """How the step was resolved: executed, cached (from which run and workspace) or memoised."""
+    resolution = step.get("resolution")
+    if resolution == "cached" and step.get("cached_from"):
+        source = step["cached_from"]
+        return (
+            f"cached from {source['execution']} "
+            f"(run {source['run']}, workspace {source['workspace']})"
+        )
+    if resolution == "memoised":
+        hits = step.get("memo_hits") or []
+        calls = "call" if len(hits) == 1 else "calls"
+        return f"executed, memoised: reused by {len(hits)} {calls} ({', '.join(hits)})"
+    return resolution
+
+
+def _step_label(step: dict[str, Any], workspace: str) -> Text:
+    label = Text()
+    label.append(f"{step['module']}/{step['target']}", style="bold" if step["number"] == 1 else "")
+    label.append(f"  {step['id']}", style="dim")
+    executions = step["executions"]
+    if not executions:
+        return label
+    latest = executions[-1]
+    label.append("  ")
+    label.append(latest["state"], style=_STYLES.get(latest["state"], ""))
+    if latest["attempt"] > 1:
+        label.append(f" (attempt {latest['attempt']})", style="dim")
+    if latest.get("workspace") and latest["workspace"] != workspace:
+        label.append(f" in {latest['workspace']}", style="dim")
+    label.append_text(_preview(latest["result"]))
+    resolved = resolution_text(step)
+    if resolved:
+        label.append(f"  [{resolved}]", style="cyan" if resolved != "executed" else "dim")
+    return label
+
+
+def run_tree(snapshot: dict[str, Any]) -> Tree:
+    """The run's steps as a tree: each step under the step whose execution called it."""
+    step_of_execution = {
+        execution["id"]: step["id"]
+        for step in snapshot["steps"]
+        for execution in step["executions"]
+    }
+    children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for step in snapshot["steps"]:
+        parent = step_of_execution.get(step["parent"]) if step["parent"] else None
+        children[parent].append(step)
+
+    title = Text(f"Run {snapshot['id']}", style="bold")
+    title.append("  ")
+    title.append(snapshot["status"], style=_STYLES.get(snapshot["status"], ""))
+    title.append(f"  workspace {snapshot['workspace']}", style="dim")
+    tree = Tree(title)
+
+    def add(node: Tree, parent: str | None) -> None:
+        for step in children.get(parent, []):
+            add(node.add(_step_label(step, snapshot["workspace"])), step["id"])
+
+    add(tree, None)
+    return tree
+
+
+def follow_live(client: Client, run_id: str, console: Console) -> dict[str, Any]:
+    """Redraw the run's tree as it changes until the run ends; the final snapshot."""
+    snapshot = client.run(run_id)
+    with Live(run_tree(snapshot), console=console, refresh_per_second=10) as live:
+        while snapshot["status"] in UNFINISHED:
+            time.sleep(POLL_INTERVAL)
+            snapshot = client.run(run_id)
+            live.update(run_tree(snapshot))
+    return snapshot

@@ -1,0 +1,417 @@
+"""A client of the server's REST API, for the CLI and the worker.
+
+Errors::
+
+    ClientError
+    ├── ApiError            the server answered with an error ({"error", "message", "details"})
+    └── ServerUnreachable   no answer: refused, timed out, or not an HTTP server
+
+Riding out a restart. A client made with ``notice`` retries reads (``GET``) that find the server
+gone, or answered 502/503/504 by a proxy in front of it, once it has reached that server: with
+backoff (1→10 s plus jitter, as the worker reconnects), saying each time through ``notice``
+what failed and when it tries again. A server that cannot be reached at the first request still
+fails at once, and writes are never repeated (a run must not be submitted twice).
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import quote
+
+import httpx
+
+from ._version import __version__
+
+UNFINISHED = frozenset({"queued", "running"})
+MAX_WAIT = 60.0
+"""The longest wait the server holds a result request for; longer waits take several."""
+POLL_INTERVAL = 0.25
+"""How often ``wait_for_execution`` looks at an unfinished execution."""
+STATUS_OF_RESULT = {
+    "value": "succeeded",
+    "error": "failed",
+    "timeout": "timeout",
+    "abandoned": "abandoned",
+    "cancelled": "cancelled",
+}
+"""A final result's type as a status, named as the server names runs' statuses."""
+
+
+RETRIED_STATUSES = frozenset({502, 503, 504})
+_LOST = (
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+)
+"""Failures of a request that reached a server (as against one that could not connect)."""
+"""Answers of a proxy whose server is away, or of one still starting."""
+
+
+def backoff_delay(failures: int) -> float:
+    """Seconds to wait after ``failures`` failures in a row: 1, 2, 4, 8, then 10, plus 0–1."""
+    return min(10.0, 2.0 ** (max(failures, 1) - 1)) + random.uniform(0, 1)
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+UNSET: Final = _Unset.UNSET
+"""An argument left out, where ``None`` means something (e.g. clearing a setting)."""
+
+
+class ClientError(Exception):
+    """Talking to the server failed."""
+
+
+class ApiError(ClientError):
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+class ServerUnreachable(ClientError):
+    pass
+
+
+class Client:
+    def __init__(
+        self,
+        host: str,
+        project: str,
+        *,
+        secure: bool = False,
+        token: str | None = None,
+        timeout: float = 30.0,
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
+        """``notice`` makes reads ride out a restart of the server (see the module's doc)."""
+        self.base_url = f"{'https' if secure else 'http'}://{host}"
+        self.project = project
+        self.timeout = timeout
+        self._notice = notice
+        self._reached = False
+        headers = {"User-Agent": f"coflux/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _request(
+        self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
+        failures = 0
+        while True:
+            try:
+                body = self._request_once(method, path, timeout=timeout, **kwargs)
+            except (ServerUnreachable, ApiError) as exc:
+                if not self._retries(method, exc):
+                    raise
+                failures += 1
+                delay = backoff_delay(failures)
+                assert self._notice is not None
+                self._notice(f"{exc}; trying again in {delay:.1f} s")
+                time.sleep(delay)
+                continue
+            if failures:
+                assert self._notice is not None
+                self._notice(f"reached the server at {self.base_url} again")
+            return body
+
+    def _retries(self, method: str, exc: ClientError) -> bool:
+        if self._notice is None or not self._reached or method != "GET":
+            return False
+        return not isinstance(exc, ApiError) or exc.status in RETRIED_STATUSES
+
+    def _request_once(
+        self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
+        try:
+            response = self._http.request(
+                method, path, timeout=timeout if timeout is not None else self.timeout, **kwargs
+            )
+        except httpx.TransportError as exc:
+            # Connected, then lost: the server was there (this may be its first answer, held
+            # while it waits for a result).
+            self._reached |= isinstance(exc, _LOST)
+            if isinstance(exc, httpx.TimeoutException):
+                raise ServerUnreachable(
+                    f"the server at {self.base_url} did not answer in time"
+                ) from None
+            raise ServerUnreachable(
+                f"cannot reach the server at {self.base_url} ({exc or type(exc).__name__})"
+            ) from None
+        if response.is_error:
+            self._reached |= response.status_code not in RETRIED_STATUSES
+            raise _api_error(response)
+        try:
+            body = response.json()
+        except ValueError:
+            raise ServerUnreachable(
+                f"the server at {self.base_url} did not answer with JSON (is it a Coflux server?)"
+            ) from None
+        self._reached = True
+        return body
+
+    def _project_path(self, path: str) -> str:
+        return f"/api/projects/{quote(self.project, safe='')}/{path}"
+
+    def _workspace_path(self, workspace: str, path: str) -> str:
+        return self._project_path(f"workspaces/{quote(workspace, safe='/')}/{path}")
+
+    def discover(self) -> dict[str, Any]:
+        return self._request("GET", "/api/discover")
+
+    def register_manifests(
+        self, workspace: str, modules: dict[str, list[dict[str, Any]]]
+    ) -> list[str]:
+        """Register each module's workflows (replacing what it had); the modules registered."""
+        body = self._request(
+            "POST", self._workspace_path(workspace, "manifests"), json={"modules": modules}
+        )
+        return body["modules"]
+
+    def manifests(self, workspace: str) -> dict[str, list[dict[str, Any]]]:
+        return self._request("GET", self._workspace_path(workspace, "manifests"))["modules"]
+
+    def archive_module(self, workspace: str, module: str) -> dict[str, Any]:
+        """Hide the module's registered workflows until it is registered again."""
+        path = self._workspace_path(workspace, f"manifests/{quote(module, safe='')}/archive")
+        return self._request("POST", path, json={})
+
+    def submit(
+        self,
+        workspace: str,
+        module: str,
+        target: str,
+        arguments: list[Any],
+        *,
+        idempotency_key: str | None = None,
+        delay: float | None = None,
+        retries: int | None = None,
+        requires: dict[str, list[str]] | None | _Unset = UNSET,
+        memo: bool | None = None,
+    ) -> dict[str, str]:
+        """Start a run; ``arguments`` are plain JSON. ``{"run_id", "step_id", "execution_id"}``.
+
+        ``delay`` (seconds), ``retries`` (0: none), ``requires`` (``None`` clears them) and
+        ``memo`` replace the workflow's registered options for this run; left out, they stay.
+        """
+        body: dict[str, Any] = {"module": module, "target": target, "arguments": arguments}
+        if idempotency_key:
+            body["idempotency_key"] = idempotency_key
+        if delay is not None:
+            body["delay"] = delay
+        if retries is not None:
+            body["retries"] = retries
+        if requires is not UNSET:
+            body["requires"] = requires
+        if memo is not None:
+            body["memo"] = memo
+        return self._request("POST", self._workspace_path(workspace, "runs"), json=body)
+
+    def runs(self, workspace: str) -> list[dict[str, Any]]:
+        return self._request("GET", self._workspace_path(workspace, "runs"))
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """The run's snapshot: its steps and their executions."""
+        return self._request("GET", self._project_path(f"runs/{quote(run_id, safe='')}"))
+
+    def result(self, run_id: str, *, wait: float = 0.0) -> dict[str, Any]:
+        """``{"run_id", "status", "result"}``, held up to ``wait`` seconds while unfinished."""
+        wait = min(max(wait, 0.0), MAX_WAIT)
+        return self._request(
+            "GET",
+            self._project_path(f"runs/{quote(run_id, safe='')}/result"),
+            params={"wait": f"{wait:g}"} if wait else None,
+            timeout=self.timeout + wait,
+        )
+
+    def logs(
+        self,
+        run_id: str,
+        *,
+        execution: str | None = None,
+        after: int | None = None,
+        from_ms: int | None = None,
+        wait: float = 0.0,
+    ) -> dict[str, Any]:
+        """A page of the run's log lines: ``{"logs", "cursor", "done"}`` (see ``runs.logs``).
+
+        Held up to ``wait`` seconds while there is nothing new and the run goes on.
+        """
+        wait = min(max(wait, 0.0), MAX_WAIT)
+        params: dict[str, Any] = {}
+        for name, value in (("execution", execution), ("after", after), ("from", from_ms)):
+            if value is not None:
+                params[name] = value
+        if wait:
+            params["wait"] = f"{wait:g}"
+        return self._request(
+            "GET",
+            self._project_path(f"runs/{quote(run_id, safe='')}/logs"),
+            params=params,
+            timeout=self.timeout + wait,
+        )
+
+    def metrics(self, run_id: str, *, execution: str | None = None) -> dict[str, Any]:
+        """The run's metric definitions and points per execution (see ``runs.metrics``)."""
+        return self._request(
+            "GET",
+            self._project_path(f"runs/{quote(run_id, safe='')}/metrics"),
+            params={"execution": execution} if execution else None,
+        )
+
+    def cancel(self, execution_id: str) -> list[str]:
+        """Cancel the execution and its unfinished descendants; the IDs that were cancelled."""
+        path = self._project_path(f"executions/{quote(execution_id, safe='')}/cancel")
+        return self._request("POST", path, json={})["cancelled"]
+
+    def rerun(self, step_id: str, *, workspace: str | None = None) -> dict[str, Any]:
+        """Start a new attempt at the step: ``{"run_id", "step_id", "execution_id", "attempt"}``.
+
+        In ``workspace``, or by default in the workspace of the step's latest execution.
+        """
+        path = self._project_path(f"steps/{quote(step_id, safe='')}/rerun")
+        return self._request("POST", path, json={"workspace": workspace})
+
+    def create_asset(
+        self,
+        entries: dict[str, dict[str, Any]],
+        *,
+        name: str | None = None,
+        execution: str | None = None,
+    ) -> dict[str, Any]:
+        """Record an asset whose entries (``{path: {"blob_key", "size", "metadata"}}``) are in
+        the blob store: ``{"id", "name", "count", "size", …}``."""
+        body = {"name": name, "execution": execution, "entries": entries}
+        return self._request("POST", self._project_path("assets"), json=body)
+
+    def asset(self, asset_id: str) -> dict[str, Any]:
+        """``{"id", "name", "execution", "count", "size", "entries": [{"path", "blob_key",
+        "size", "metadata"}]}``."""
+        return self._request("GET", self._project_path(f"assets/{quote(asset_id, safe='')}"))
+
+    def workspaces(self) -> list[dict[str, Any]]:
+        """The project's workspaces that are not archived: ``[{"name", "base", "state"}]``."""
+        return self._request("GET", self._project_path("workspaces"))["workspaces"]
+
+    def create_workspace(self, name: str, *, base: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name}
+        if base is not None:
+            body["base"] = base
+        return self._request("POST", self._project_path("workspaces"), json=body)
+
+    def update_workspace(
+        self, workspace: str, *, name: str | None = None, base: str | None | _Unset = UNSET
+    ) -> dict[str, Any]:
+        """Rename the workspace and/or change its base (``None`` removes it)."""
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if base is not UNSET:
+            body["base"] = base
+        path = self._project_path(f"workspaces/{quote(workspace, safe='/')}")
+        return self._request("PATCH", path, json=body)
+
+    def pause_workspace(self, workspace: str) -> dict[str, Any]:
+        return self._request("POST", self._workspace_path(workspace, "pause"), json={})
+
+    def resume_workspace(self, workspace: str) -> dict[str, Any]:
+        return self._request("POST", self._workspace_path(workspace, "resume"), json={})
+
+    def archive_workspace(self, workspace: str) -> dict[str, Any]:
+        """Archive the workspace: ``{"name", "base", "state", "cancelled", "sessions"}``."""
+        return self._request("POST", self._workspace_path(workspace, "archive"), json={})
+
+    def sessions(self, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's live worker sessions: ``[{"id", "state", "load", "concurrency",
+        "provides", "accepts", "targets", "created_at", "last_seen_at"}]``."""
+        return self._request("GET", self._workspace_path(workspace, "sessions"))["sessions"]
+
+    def queue(self, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's unfinished executions: ``[{"execution_id", "module", "target",
+        "status", "session", "created_at", "execute_after"}]``."""
+        return self._request("GET", self._workspace_path(workspace, "queue"))["executions"]
+
+    def wait_for_result(self, run_id: str, *, timeout: float | None = None) -> dict[str, Any]:
+        """The run's result once it has finished (or as it stands after ``timeout`` seconds)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = MAX_WAIT if deadline is None else deadline - time.monotonic()
+            outcome = self.result(run_id, wait=max(min(remaining, MAX_WAIT), 0.0))
+            if outcome["status"] not in UNFINISHED or remaining <= 0:
+                return outcome
+
+    def wait_for_execution(
+        self, execution_id: str, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """``{"execution_id", "status", "result"}`` of the execution once it has finished.
+
+        Forwarded results (a retry, a suspension's next attempt, a spawned run, a cached or
+        deferred execution) are followed to the execution with the final result, whose ID is
+        returned. After ``timeout`` seconds, the status is as it stands ("queued", "running").
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen: set[str] = set()
+        while True:
+            run_id = execution_id.split(":", 1)[0]
+            execution = _find_execution(self.run(run_id), execution_id)
+            result = execution["result"]
+            if result is not None and result.get("successor") and execution_id not in seen:
+                seen.add(execution_id)
+                execution_id = result["successor"]
+                continue
+            if result is not None and result["type"] in STATUS_OF_RESULT:
+                status = STATUS_OF_RESULT[result["type"]]
+                return {"execution_id": execution_id, "status": status, "result": result}
+            if deadline is not None and time.monotonic() >= deadline:
+                status = "queued" if execution["state"] == "queued" else "running"
+                return {"execution_id": execution_id, "status": status, "result": None}
+            time.sleep(POLL_INTERVAL)
+
+
+def _find_execution(snapshot: dict[str, Any], execution_id: str) -> dict[str, Any]:
+    for step in snapshot["steps"]:
+        for execution in step["executions"]:
+            if execution["id"] == execution_id:
+                return execution
+    raise ApiError(404, "execution_not_found", f"No execution {execution_id!r}.")
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return ApiError(
+            response.status_code,
+            body["error"],
+            str(body.get("message") or body["error"]),
+            body.get("details") if isinstance(body.get("details"), dict) else None,
+        )
+    return ApiError(
+        response.status_code,
+        "http_error",
+        f"the server answered {response.status_code} {response.reason_phrase}",
+    )
