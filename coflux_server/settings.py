@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "workspaces",
     "runs",
     "assets",
+    # The top layer: the serve command, which wires every app together.
+    "coflux_server",
 ]
 
 MIDDLEWARE = [

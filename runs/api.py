@@ -21,12 +21,13 @@ from coflux_server.api_input import (
     query_int,
 )
 from coflux_wire.values import MAX_DATA_DEPTH, depth
-from projects.access import project_by_name, workspace_for_read, workspace_for_write
+from projects.access import project_by_name
 from projects.errors import Code, DomainError
 from runs.control import cancel_execution, rerun_step
 from runs.logs import await_logs
 from runs.metrics import run_metrics
 from runs.models import Execution
+from runs.queue import workspace_queue
 from runs.snapshots import (
     MAX_WAIT_SECONDS,
     await_outcome,
@@ -36,7 +37,9 @@ from runs.snapshots import (
 )
 from runs.submission import InvalidArguments, find_idempotent_submission, submit_run
 from runs.values import from_plain_json
+from runs.worker_sessions import workspace_sessions
 from workspaces import api as workspaces_api
+from workspaces.lookups import workspace_for_read, workspace_for_write
 
 _SUBMISSION_KEYS = {
     "module",
@@ -253,3 +256,19 @@ async def run_result(request: HttpRequest, project: str, run_id: str) -> JsonRes
     wait = _parse_wait(request.GET.get("wait"))
     found = await sync_to_async(project_by_name)(project)
     return JsonResponse(await await_outcome(found, run_id, wait))
+
+
+@api_view(["GET", "PATCH"])
+def sessions(request: Request, project: str, workspace: str) -> Response:
+    """The workspace's live worker sessions."""
+    return workspaces_api.reading(
+        request, project, workspace, "sessions", lambda s: {"sessions": workspace_sessions(s)}
+    )
+
+
+@api_view(["GET", "PATCH"])
+def queue(request: Request, project: str, workspace: str) -> Response:
+    """The workspace's unfinished executions and what each waits for."""
+    return workspaces_api.reading(
+        request, project, workspace, "queue", lambda s: {"executions": workspace_queue(s)}
+    )

@@ -16,10 +16,10 @@ from typing import Final, TypedDict
 
 from django.db import IntegrityError, transaction
 
-from projects.access import workspace_for_read
 from projects.errors import Code, DomainError
 from projects.mailbox import call_orchestrator, wake_after_commit
 from projects.models import Project
+from workspaces.lookups import workspace_for_read
 from workspaces.models import Workspace
 from workspaces.names import check_workspace_name
 

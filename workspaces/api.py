@@ -15,9 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from coflux_server.api_input import InvalidRequest, json_object
-from projects.access import project_by_name, workspace_for_read, workspace_for_write
-from projects.sessions import workspace_sessions
-from runs.queue import workspace_queue
+from projects.access import project_by_name
 from workspaces.actions import (
     UNCHANGED,
     archive_workspace,
@@ -27,6 +25,7 @@ from workspaces.actions import (
     update_workspace,
     workspace_info,
 )
+from workspaces.lookups import workspace_for_read, workspace_for_write
 from workspaces.manifests import (
     archive_module,
     parse_manifests,
@@ -131,25 +130,9 @@ def manifests(request: Request, project: str, workspace: str) -> Response:
     return Response({"modules": [module.name for module in modules]})
 
 
-def _reading(request: Request, project: str, workspace: str, action: str, read: Any) -> Response:
-    """A GET of something of the workspace; a PATCH renames the workspace named with the
-    action (see the module's docstring)."""
+def reading(request: Request, project: str, workspace: str, action: str, read: Any) -> Response:
+    """A GET of something of the workspace (``read`` makes the answer); a PATCH renames the
+    workspace named with the action (see the module's docstring)."""
     if request.method == "PATCH":
         return update(request, project, f"{workspace}/{action}")
     return Response(read(workspace_for_read(project_by_name(project), workspace)))
-
-
-@api_view(["GET", "PATCH"])
-def sessions(request: Request, project: str, workspace: str) -> Response:
-    """The workspace's live worker sessions."""
-    return _reading(
-        request, project, workspace, "sessions", lambda s: {"sessions": workspace_sessions(s)}
-    )
-
-
-@api_view(["GET", "PATCH"])
-def queue(request: Request, project: str, workspace: str) -> Response:
-    """The workspace's unfinished executions and what each waits for."""
-    return _reading(
-        request, project, workspace, "queue", lambda s: {"executions": workspace_queue(s)}
-    )
