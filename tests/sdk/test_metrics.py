@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import coflux as cf
-from coflux._context import activate
+from coflux._current import activate
 from coflux._metrics import MetricRecorder, Throttle
 
 

@@ -31,11 +31,12 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
-if TYPE_CHECKING:
-    from ._blobs import Blobs
-    from ._client import Client
+from ._blobs import Blobs, settings
+from ._blobs import current as process_blobs
+from ._client import Client
+from ._current import current
 
 PathLike = str | os.PathLike[str]
 Source = Union[Path, "AssetEntry"]
@@ -61,7 +62,7 @@ class AssetEntry:
     def restore(self, *, at: PathLike | None = None, to: PathLike | None = None) -> Path:
         """Write the file to ``at`` (default: the working directory) joined with its path."""
         target = _inside(_base(at, to), self.path)
-        _blobs().fetch(self.blob_key, target)
+        process_blobs().fetch(self.blob_key, target)
         return target
 
 
@@ -124,7 +125,7 @@ class Asset:
         working directory); ``{entry path: file written}``."""
         base = _base(at, to)
         entries = [entry for entry in self.entries if match is None or matches(entry.path, match)]
-        blobs = _blobs()
+        blobs = process_blobs()
         restored = {}
         for entry in entries:
             target = _inside(base, entry.path)
@@ -179,8 +180,6 @@ def asset(
     ``k`` puts its entries under ``k/``). ``match`` keeps the entries whose path matches.
     Raises ``ValueError`` if nothing is selected.
     """
-    from ._context import current
-
     context = current()
     if context is None:
         raise RuntimeError("Not in an execution context")
@@ -274,10 +273,10 @@ def _absolute(path: PathLike, base: Path) -> Path:
 
 def _files_under(directory: Path, root: Path) -> Iterator[tuple[str, Path]]:
     """The files under ``directory`` (recursively, in order), with paths relative to ``root``."""
-    for current, directories, files in os.walk(directory):
+    for folder, directories, files in os.walk(directory):
         directories.sort()
         for name in sorted(files):
-            path = Path(current) / name
+            path = Path(folder) / name
             if path.is_file():
                 yield entry_path(path.relative_to(root).as_posix()), path
 
@@ -324,7 +323,7 @@ def create(
 ) -> Asset:
     """Upload the files of ``sources`` (entries of other assets are reused as they are) and
     record the asset on the server."""
-    blobs = blobs if blobs is not None else _blobs()
+    blobs = blobs if blobs is not None else process_blobs()
     entries: dict[str, dict[str, Any]] = {}
     for path, source in sources.items():
         if isinstance(source, AssetEntry):
@@ -355,12 +354,6 @@ def _inside(base: Path, path: str) -> Path:
     return base.joinpath(*entry_path(path).split("/"))
 
 
-def _blobs() -> Blobs:
-    from ._blobs import current
-
-    return current()
-
-
 _client_cache: tuple[int, Any, Client] | None = None
 _client_lock = threading.Lock()
 
@@ -369,9 +362,6 @@ def _client() -> Client:
     """A client of the server's API for this process, made again in a forked child or when
     the settings change (``coflux._blobs.configure``)."""
     global _client_cache
-    from ._blobs import settings
-    from ._client import Client
-
     config = settings()
     with _client_lock:
         if (

@@ -1,7 +1,5 @@
-"""The state of the execution running in this executor process.
-
-An executor process runs exactly one execution, so the context is a process-wide global rather
-than a context variable: threads the user starts see it too.
+"""The state of the execution running in this executor process (``coflux._current`` says which
+one that is).
 
 Two threads touch a context. The main thread runs user code, which submits calls and reads
 results; a reader thread hands over what the worker sends back (``submitted``, ``resolved``,
@@ -38,15 +36,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from ._errors import ExecutionError, result_exception
 from ._execution import Execution
 from ._limits import MAX_LOG_LINE, clip
+from ._metrics import MetricRecorder
 from ._serialization import deserialize, serialize
 
 if TYPE_CHECKING:
     from ._capture import LogBuffer
-    from ._metrics import MetricRecorder
     from ._outgoing import Outgoing
     from ._targets import Target
-
-_current: ExecutionContext | None = None
 
 BLOCKED_AFTER = 0.05
 """Seconds a wait for results lasts before the execution reports itself blocked."""
@@ -62,16 +58,6 @@ class Suspend(BaseException):
 
     Not an ``Exception``, so that ``except Exception`` in the user's code lets it through.
     """
-
-
-def current() -> ExecutionContext | None:
-    """The running execution's context, or ``None`` outside an executor."""
-    return _current
-
-
-def activate(context: ExecutionContext | None) -> None:
-    global _current
-    _current = context
 
 
 class ExecutionContext:
@@ -321,8 +307,6 @@ class ExecutionContext:
             return self._metrics
         with self._changed:
             if self._metrics is None:
-                from ._metrics import MetricRecorder
-
                 self._metrics = MetricRecorder(self.execution_id, self._send, started=self.started)
             return self._metrics
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._current import current
+
 if TYPE_CHECKING:
     from ._context import ExecutionContext
 
@@ -58,8 +60,6 @@ class Execution(Generic[T]):
     @classmethod
     def reference(cls, id: str, module: str | None, target: str | None) -> Execution[Any]:
         """A handle on a known execution, bound to the running execution if there is one."""
-        from ._context import current
-
         return cls(module, target, id=id, context=current())
 
     @classmethod
@@ -117,8 +117,6 @@ class Execution(Generic[T]):
     def _bound(self) -> ExecutionContext:
         if self._context is not None:
             return self._context
-        from ._context import current
-
         context = current()
         if context is None:
             raise RuntimeError("Not in an execution context")

@@ -36,7 +36,8 @@ from typing import Any
 
 from . import _workdir as workdir
 from ._capture import LogBuffer, capture_output
-from ._context import ExecutionContext, Suspend, activate
+from ._context import ExecutionContext, Suspend
+from ._current import activate
 from ._options import Retries
 from ._outgoing import Outgoing
 from ._pipe import BlockingPipe

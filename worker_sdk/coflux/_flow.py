@@ -19,7 +19,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, NoReturn, TypeVar
 
-from ._context import current, suspense_timeout
+from ._context import suspense_timeout
+from ._current import current
 from ._execution import Execution
 
 T = TypeVar("T")

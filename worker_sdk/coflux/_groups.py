@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from ._context import current
+from ._current import current
 
 
 @contextlib.contextmanager

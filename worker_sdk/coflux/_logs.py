@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from ._capture import DEBUG, ERROR, INFO, STDERR, STDOUT, WARNING
-from ._context import current
+from ._current import current
 
 LEVELS = {
     DEBUG: "debug",

@@ -32,7 +32,7 @@ from dataclasses import KW_ONLY, asdict, dataclass
 from typing import Any, TypeVar
 
 from ._config import batching_setting
-from ._context import current
+from ._current import current
 
 T = TypeVar("T")
 

@@ -40,6 +40,7 @@ stores values as they are: it never decodes fragments, let alone unpickles them.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import decimal
 import importlib
@@ -50,15 +51,14 @@ import pickle
 import sys
 import uuid
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from coflux_wire.values import MAX_DATA_DEPTH, SCALAR_WRAPPERS, DataEncoder, decode_scalar, depth
 
 from . import _blobs
+from ._assets import Asset
+from ._blobs import Blobs
 from ._execution import Execution
-
-if TYPE_CHECKING:
-    from ._blobs import Blobs
 
 _PLAIN = (str, int, bool, type(None))
 _DATES = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}
@@ -225,8 +225,6 @@ class _Encoder(DataEncoder):
             return self.fragment("bytes", bytes(value), {"type": "bytearray"})
         if isinstance(value, Execution):
             return self.add_ref(_execution_ref(value))
-        from ._assets import Asset
-
         if isinstance(value, Asset):
             return self.add_ref(value._reference())
         if self._plain:
@@ -296,8 +294,6 @@ class _Decoder:
         if kind == "execution":
             return Execution.reference(ref["id"], ref.get("module"), ref.get("target"))
         if kind == "asset":
-            from ._assets import Asset
-
             return Asset.reference(ref["id"], ref.get("name"), ref["count"], ref["size"])
         if kind == "fragment":
             return self.fragment(ref)
@@ -345,8 +341,6 @@ def _decode(data: Any, refs: list[Any]) -> Any:
         return uuid.UUID(data["value"])
     if kind == "bytes":
         # Values written before bytes became fragments.
-        import base64
-
         return base64.b64decode(data["value"])
     if kind in SCALAR_WRAPPERS:
         return decode_scalar(data)
@@ -382,13 +376,9 @@ def to_json(value: Any) -> Any:
     if isinstance(value, (decimal.Decimal, uuid.UUID)):
         return str(value)
     if isinstance(value, (bytes, bytearray)):
-        import base64
-
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, Execution):
         return {"execution": value.id}
-    from ._assets import Asset
-
     if isinstance(value, Asset):
         return {"asset": value.id}
     if _is_pydantic_model(value):

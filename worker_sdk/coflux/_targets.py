@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, Literal, ParamSpec, TypeVar
 
 from . import _options as opts
-from ._context import current
+from ._current import current
 from ._execution import Execution
 from ._serialization import is_plain, to_json
 
