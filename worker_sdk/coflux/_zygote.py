@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import multiprocessing
 import os
 import signal
@@ -27,6 +26,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
+from . import _blobs, _executor
 from ._discovery import DiscoveryError, Manifest, discover
 
 if TYPE_CHECKING:
@@ -134,10 +134,7 @@ def _serve(
         return
     finally:
         results.close()
-    importlib.import_module("coflux._executor")
-    from . import _blobs as blobs
-
-    blobs.configure(settings)
+    _blobs.configure(settings)
     # Objects that exist now are shared with every child; keep the collector from touching
     # (and so copying) their memory pages.
     gc.collect()
@@ -161,12 +158,10 @@ def _serve(
 
 
 def _child(control: socket.socket, fd: int, reuse: bool) -> None:
-    from . import _executor as executor
-
     control.close()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
     try:
-        executor.main(socket.socket(fileno=fd), reuse=reuse)
+        _executor.main(socket.socket(fileno=fd), reuse=reuse)
     finally:
         os._exit(1)

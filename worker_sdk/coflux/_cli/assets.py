@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from .. import _blobs
 from .._assets import Asset, AssetEntry, AssetMetadata, matches
 from .._blobs import BlobError, Blobs
 from .options import connect, echo_json, get_config, global_options
@@ -110,15 +111,13 @@ def download(
         raise click.ClickException(
             f"{len(existing)} files exist already (e.g. {existing[0]}); use --force to replace them"
         )
-    from .. import _blobs as blobs
-
-    blobs.use(Blobs.from_config(config, cache=False))
+    _blobs.use(Blobs.from_config(config, cache=False))
     try:
         written = asset.restore(at=base)
     except BlobError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
-        blobs.use(None)
+        _blobs.use(None)
     if config.output == "json":
         echo_json({"id": found["id"], "files": {path: str(file) for path, file in written.items()}})
         return

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._config import Config
+from .._discovery import DiscoveryError, discover_isolated, workflows_manifest
 from .options import connect, echo_json, get_config, global_options
 from .watching import show
 
@@ -20,8 +21,6 @@ Manifest = dict[str, list[dict[str, Any]]]
 
 def discover_workflows(modules: list[str]) -> Manifest:
     """The modules' workflows, found by importing them in a separate process."""
-    from .._discovery import DiscoveryError, discover_isolated, workflows_manifest
-
     # Modules are named relative to the working directory, as with ``python -m``.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())

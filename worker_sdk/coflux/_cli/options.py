@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import _blobs as blobs
+from .. import _blobs
 from .._client import ApiError, Client, ClientError
 from .._config import CONFIG_FILE, Config, ConfigError, load_config, read_config_file
 
@@ -78,7 +78,7 @@ def get_config(ctx: click.Context) -> Config:
             raise click.ClickException(str(exc)) from None
         ctx.meta[_CONFIG] = config
         # Values shown by commands may be blobs or hold assets: read them from these settings.
-        blobs.configure(config)
+        _blobs.configure(config)
     return config
 
 

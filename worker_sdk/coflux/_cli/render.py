@@ -13,6 +13,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from .._client import UNFINISHED, Client
+from .._serialization import deserialize, to_json
 
 POLL_INTERVAL = 0.2
 PREVIEW_LENGTH = 60
@@ -33,8 +34,6 @@ _STYLES = {
 
 def plain_value(value: dict[str, Any]) -> Any:
     """A wire value as plain JSON (lossy where JSON has no equivalent)."""
-    from .._serialization import deserialize, to_json
-
     return to_json(deserialize(value))
 
 

@@ -14,6 +14,7 @@ import click
 
 from .._client import ClientError
 from .._config import Config, ConfigError, batching_environment, parse_tags
+from .._worker import WorkerError, run_worker
 from .manifests import register_workflows
 from .options import get_config, global_options
 
@@ -105,8 +106,6 @@ def serve(options: WorkerOptions, config: Config, register: bool) -> None:
 
     The entry point of the worker process when watching for changes, so it must be importable.
     """
-    from .._worker import WorkerError, run_worker
-
     log_to_stderr()
     if register:
         try:
