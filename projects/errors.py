@@ -22,6 +22,7 @@ class Code(StrEnum):
     STEP_NOT_FOUND = "step_not_found"
     EXECUTION_NOT_FOUND = "execution_not_found"
     ASSET_NOT_FOUND = "asset_not_found"
+    INPUT_NOT_FOUND = "input_not_found"
     NOT_FOUND = "not_found"
     # The request is malformed or names something invalid.
     BAD_REQUEST = "bad_request"
@@ -46,6 +47,11 @@ class Code(StrEnum):
     CYCLE = "cycle"
     WORKSPACE_HAS_CHILDREN = "workspace_has_children"
     WORKSPACE_INVALID = "workspace_invalid"
+    INPUT_MISMATCH = "input_mismatch"
+    INPUT_ALREADY_ANSWERED = "input_already_answered"
+    # An input's content or a response to it is refused.
+    INVALID_INPUT = "invalid_input"
+    INVALID_RESPONSE = "invalid_response"
     # Refusals of worker messages (the protocol's ``error`` replies).
     SESSION_INVALID = "session_invalid"
     WORKSPACE_MISMATCH = "workspace_mismatch"

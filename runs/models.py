@@ -355,3 +355,90 @@ class MetricPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.execution_id} {self.key}@{self.at}={self.value}"
+
+
+class Input(models.Model):
+    """A question a running execution asks a person (``cf.Prompt``): ``<run>/i<n>``.
+
+    Its content is fixed when it is made; it is answered at most once, with a value (JSON, which
+    may be ``null``) that matches its ``schema`` if it has one, or dismissed, or cancelled.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RESPONDED = "responded"
+        DISMISSED = "dismissed"
+        CANCELLED = "cancelled"
+
+    id = models.CharField(primary_key=True, max_length=48)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="inputs", db_index=False)
+    number = models.PositiveIntegerField()
+    execution = models.ForeignKey(
+        Execution,
+        on_delete=models.CASCADE,
+        related_name="inputs",
+        help_text="The execution that asked.",
+    )
+    execution_ref = models.CharField(
+        max_length=64, blank=True, help_text="The asking call's ref: makes re-sent asks idempotent."
+    )
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="inputs"
+    )
+    key = models.CharField(max_length=200, blank=True)
+    template = models.TextField()
+    placeholders = models.JSONField(
+        default=dict, blank=True, help_text="Placeholder name → value in the wire format."
+    )
+    schema = models.JSONField(null=True, blank=True, help_text="The JSON schema of a response.")
+    title = models.CharField(max_length=255, blank=True)
+    actions = models.JSONField(
+        null=True, blank=True, help_text="Labels of the buttons: {respond, dismiss}."
+    )
+    initial = models.JSONField(null=True, blank=True, help_text="What the form starts with.")
+    requires = models.JSONField(
+        default=dict, blank=True, help_text="Who may answer: {tag: [values]}."
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    response = models.JSONField(null=True, blank=True, help_text="The value responded (JSON).")
+    responded_by = models.CharField(max_length=150, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="input_unique_number"),
+        ]
+        indexes = [
+            # A keyed ask finds the run's input with that key.
+            models.Index(fields=["run", "key"], name="input_key_idx"),
+            # Studio and the API list a workspace's pending inputs.
+            models.Index(
+                fields=["workspace", "created_at"],
+                name="input_pending_idx",
+                condition=models.Q(state="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class InputDependency(models.Model):
+    """``execution`` waited for (or read) the answer to ``input``."""
+
+    execution = models.ForeignKey(
+        Execution, on_delete=models.CASCADE, related_name="input_dependencies", db_index=False
+    )
+    input = models.ForeignKey(Input, on_delete=models.CASCADE, related_name="dependents")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["execution", "input"], name="input_dependency_unique_pair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} → {self.input_id}"

@@ -1,4 +1,5 @@
-"""Commands the API sends the orchestrator (see ``projects.mailbox``): cancel, re-run, archive."""
+"""Commands the API sends the orchestrator (see ``projects.mailbox``): cancel, re-run, archive,
+and respond to or dismiss an input."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from projects.errors import Code
 from runs.models import Execution, Step
-from runs.orchestration import loading, outcomes, records, sessions
+from runs.orchestration import inputs, loading, outcomes, records, sessions
 from runs.orchestration.envelopes import (
     ArchiveCommand,
     CancelCommand,
@@ -29,6 +30,10 @@ def apply(memory: Memory, tick: Tick, command: Any) -> Reply:
         return rerun(memory, tick, command)
     if kind == "archive" and isinstance(command.get("workspace"), str):
         return archive(memory, tick, command)
+    if kind == "respond_input":
+        return inputs.respond(memory, tick, command)
+    if kind == "dismiss_input":
+        return inputs.dismiss(memory, tick, command)
     return refusal(Code.INVALID_COMMAND, f"Unknown command {kind!r}.")
 
 

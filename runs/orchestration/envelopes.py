@@ -55,7 +55,21 @@ class ArchiveCommand(TypedDict):
     workspace: str
 
 
-Command = CancelCommand | RerunCommand | ArchiveCommand
+class RespondInputCommand(TypedDict):
+    type: Literal["respond_input"]
+    input: str
+    value: Any
+    """The response as plain JSON (``None`` is a value)."""
+    by: NotRequired[str]
+
+
+class DismissInputCommand(TypedDict):
+    type: Literal["dismiss_input"]
+    input: str
+    by: NotRequired[str]
+
+
+Command = CancelCommand | RerunCommand | ArchiveCommand | RespondInputCommand | DismissInputCommand
 
 
 class CommandEnvelope(TypedDict):
@@ -80,6 +94,8 @@ class Accepted(TypedDict, total=False):
     execution_id: str
     attempt: int
     step_id: str
+    input: str
+    state: str
 
 
 Reply = Accepted | Refusal

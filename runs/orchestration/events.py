@@ -3,10 +3,12 @@
 After each commit the orchestrator publishes, on channel-layer groups:
 
 - ``run.<run>``: ``{"type": "run.changed", "run", "steps": [...], "logs": bool,
-  "metrics": bool}`` (steps created or whose executions changed state), and
-  ``{"type": "run.finished", "run"}`` once the run's root has its final result;
+  "metrics": bool, "inputs": bool}`` (steps created or whose executions changed state, inputs
+  asked or answered), and ``{"type": "run.finished", "run"}`` once the run's root has its final
+  result;
 - ``workspace.<id>``: ``{"type": "workspace.changed", "workspace", "runs": [...],
-  "sessions": bool}`` (runs with changes in that workspace, sessions that came or went).
+  "sessions": bool, "inputs": bool}`` (runs with changes in that workspace, sessions that came
+  or went, inputs asked there or answered).
 
 Studio's live pages and the API's waits for results listen there. Events name what changed,
 not how: a listener reads the database for the rest, so an event lost costs freshness, never
@@ -41,24 +43,28 @@ def of_tick(memory: Memory, tick: Tick) -> Outbox:
         run = memory.runs.get(run_id)
         for workspace in {workspace_id, run.workspace_id if run else None} - {None}:
             workspace_runs[workspace].add(run_id)
+    asked_in = {input_id.split("/", 1)[0] for input_id in tick.inputs}
+    input_workspaces = set(tick.inputs.values())
     outbox: Outbox = []
-    for run_id in sorted(steps.keys() | tick.logged | tick.measured):
+    for run_id in sorted(steps.keys() | tick.logged | tick.measured | asked_in):
         message: dict[str, Any] = {
             "type": "run.changed",
             "run": run_id,
             "steps": sorted(steps.get(run_id, ())),
             "logs": run_id in tick.logged,
             "metrics": run_id in tick.measured,
+            "inputs": run_id in asked_in,
         }
         outbox.append((GROUP_PREFIX + run_group(run_id), message))
     for run_id in sorted(tick.finished_runs):
         outbox.append((GROUP_PREFIX + run_group(run_id), {"type": "run.finished", "run": run_id}))
-    for workspace_id in sorted(workspace_runs.keys() | tick.sessions_changed):
+    for workspace_id in sorted(workspace_runs.keys() | tick.sessions_changed | input_workspaces):
         message = {
             "type": "workspace.changed",
             "workspace": workspace_id,
             "runs": sorted(workspace_runs.get(workspace_id, ())),
             "sessions": workspace_id in tick.sessions_changed,
+            "inputs": workspace_id in input_workspaces,
         }
         outbox.append((GROUP_PREFIX + workspace_group(workspace_id), message))
     return outbox

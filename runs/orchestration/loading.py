@@ -12,7 +12,7 @@ from django.db.models import Max
 from projects.models import WorkerSession
 from runs import keys
 from runs.models import Dependency, Execution, Result, Run, Step
-from runs.orchestration import outcomes, policies, records
+from runs.orchestration import inputs, outcomes, policies, records
 from runs.orchestration.memory import (
     MAX_FORWARDS,
     RECENT,
@@ -242,9 +242,12 @@ def _load_waiters(memory: Memory) -> None:
                 memory.waiters[end].add((parent, execution_id))
         frontier = {row[0] for row in rows}
     if memory.running:
-        pairs = Dependency.objects.filter(execution_id__in=list(memory.running)).values_list(
-            "execution_id", "dependency_id"
+        pairs = list(
+            Dependency.objects.filter(execution_id__in=list(memory.running)).values_list(
+                "execution_id", "dependency_id"
+            )
         )
+        pairs += inputs.waited_by(list(memory.running))
         by_target: dict[str, list[str]] = defaultdict(list)
         for waiter, target in pairs:
             by_target[target].append(waiter)

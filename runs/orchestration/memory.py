@@ -161,6 +161,9 @@ class Memory:
     memos: dict[tuple[str, str], str] = field(default_factory=dict)
     """(run, memo key) → the execution a memoised call reuses."""
     workspaces: dict[int, WorkspaceState] = field(default_factory=dict)
+    pending_inputs: set[str] = field(default_factory=set)
+    """Inputs known to be unanswered (answered ones' results go to ``results``); others are
+    looked up in the database when named (see ``inputs``)."""
     defer_changed: bool = False
     """A deferred execution was queued since deferred ones were last collapsed."""
 

@@ -13,7 +13,7 @@ from coflux_wire import protocol
 from projects.errors import Code
 from runs import keys
 from runs.models import Dependency, Execution, MetricDefinition, MetricPoint, Step
-from runs.orchestration import loading, outcomes, policies, records
+from runs.orchestration import inputs, loading, outcomes, policies, records
 from runs.orchestration.envelopes import Incoming
 from runs.orchestration.memory import ExecutionSpec, Memory, SessionState, remember
 from runs.orchestration.tick import Tick
@@ -237,6 +237,7 @@ def waits(memory: Memory, tick: Tick, items: list[Incoming[protocol.Wait]]) -> N
         return
     found = outcomes.chains(memory, {t for item in items for t in item.message["targets"]})
     dependencies = []
+    waited_inputs = []
     for item in items:
         waiter = item.message["execution"]
         if waiter not in item.session.executions:
@@ -255,15 +256,18 @@ def waits(memory: Memory, tick: Tick, items: list[Incoming[protocol.Wait]]) -> N
                 tick.send(
                     item.channel,
                     {
-                        **records.error(Code.UNKNOWN_EXECUTION, f"no execution {target}"),
+                        **records.error(Code.UNKNOWN_EXECUTION, f"no execution or input {target}"),
                         "execution": waiter,
                         "target": target,
                     },
                 )
                 continue
-            dependencies.append(
-                Dependency(execution_id=waiter, dependency_id=target, created_at=tick.now)
-            )
+            if inputs.is_input_id(target):
+                waited_inputs.append((waiter, target))
+            else:
+                dependencies.append(
+                    Dependency(execution_id=waiter, dependency_id=target, created_at=tick.now)
+                )
             if not item.message["reply"]:
                 continue
             if status == "done":
@@ -274,12 +278,17 @@ def waits(memory: Memory, tick: Tick, items: list[Incoming[protocol.Wait]]) -> N
         if unresolved:
             tick.send(item.channel, {"type": "pending", "execution": waiter, "targets": unresolved})
     tick.writes.insert(dependencies, ignore_conflicts=True)
+    tick.writes.insert(inputs.dependency_rows(waited_inputs, tick.now), ignore_conflicts=True)
 
 
 def cancels(memory: Memory, tick: Tick, items: list[Incoming[protocol.Cancel]]) -> None:
+    """Cancel executions (with their descendants) and inputs."""
     targets = [t for item in items for t in item.message["targets"]]
-    if targets:
-        outcomes.cancel(memory, tick, targets)
+    asked = [t for t in targets if inputs.is_input_id(t)]
+    if asked:
+        inputs.cancel(memory, tick, asked)
+    if len(asked) < len(targets):
+        outcomes.cancel(memory, tick, [t for t in targets if not inputs.is_input_id(t)])
 
 
 def results(memory: Memory, tick: Tick, items: list[Incoming[protocol.ResultMessage]]) -> None:

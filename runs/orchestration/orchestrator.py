@@ -31,6 +31,7 @@ from runs.orchestration import (
     commands,
     dispatch,
     events,
+    inputs,
     lease,
     loading,
     messages,
@@ -154,6 +155,7 @@ class Orchestrator:
             messages.metrics(memory, tick, by_type["metric"])
             sessions.waiting(memory, tick, by_type["waiting"])
             messages.submits(memory, tick, by_type["submit"])
+            inputs.submitted(memory, tick, by_type["submit_input"])
             messages.waits(memory, tick, by_type["wait"])
             messages.cancels(memory, tick, by_type["cancel"])
             messages.results(memory, tick, by_type["result"])

@@ -6,6 +6,7 @@ suspension or recurrence, the surviving call of deferred ones, a spawned run's r
 execution. Whoever waits on an execution is filed under the end of its forward chain as
 ``(waiter, the ID it waits on)`` and told once that end has a final result. A parent is always
 told of its children's outcomes, asked or not. Cancelling reaches every unfinished descendant.
+Inputs (``inputs``) are waited for the same way, under their own IDs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from runs import keys
 from runs.models import Execution, Result
-from runs.orchestration import policies, records
+from runs.orchestration import inputs, policies, records
 from runs.orchestration.memory import MAX_FORWARDS, Chain, ExecutionSpec, Memory, Waiter, remember
 from runs.orchestration.tick import Tick
 from runs.states import FAILURES, RESULT_STATE, State, check_transition, sources
@@ -187,12 +188,23 @@ def _forward(memory: Memory, tick: Tick, spec: ExecutionSpec, successor: str) ->
 
 def _resolve(memory: Memory, tick: Tick, spec: ExecutionSpec, result: dict[str, Any]) -> None:
     """``spec`` has its final result: tell everyone waiting on it or forwarded to it."""
-    remember(memory.results, spec.id, result)
-    notify = memory.waiters.pop(spec.id, set()) | _caller(spec)
-    for waiter, target in sorted(notify):
-        _deliver(memory, tick, waiter, target, result)
+    announce(memory, tick, spec.id, result, _caller(spec))
     if spec.is_root:
         tick.finished_runs.add(spec.run_id)
+
+
+def announce(
+    memory: Memory,
+    tick: Tick,
+    target: str,
+    result: dict[str, Any],
+    also: set[Waiter] | None = None,
+) -> None:
+    """``target`` (an execution or an input) has its final result: tell whoever waits on it,
+    and ``also`` these."""
+    remember(memory.results, target, result)
+    for waiter, asked in sorted(memory.waiters.pop(target, set()) | (also or set())):
+        _deliver(memory, tick, waiter, asked, result)
 
 
 def _caller(spec: ExecutionSpec) -> set[Waiter]:
@@ -236,9 +248,10 @@ def watch(memory: Memory, tick: Tick, waiter: str, target: str) -> None:
 
 def chains(memory: Memory, ids: Iterable[str]) -> dict[str, Chain]:
     """Follow each ID's forwards to where its outcome is decided, from memory or the
-    database."""
-    found: dict[str, Chain] = {}
-    todo = {ident: ident for ident in ids}
+    database; inputs' IDs are looked up by ``inputs``."""
+    ids = list(ids)
+    found = inputs.chains(memory, [ident for ident in ids if inputs.is_input_id(ident)])
+    todo = {ident: ident for ident in ids if ident not in found}
     for _ in range(MAX_FORWARDS):
         if not todo:
             break

@@ -40,6 +40,8 @@ class Tick:
     """Workspaces whose worker sessions connected, left or changed."""
     finished_runs: set[str] = field(default_factory=set)
     """Runs whose root execution reached its final result."""
+    inputs: dict[str, int] = field(default_factory=dict)
+    """Inputs asked, answered or cancelled, with the workspace they were asked in."""
 
     def send(self, channel: str | None, message: dict[str, Any]) -> None:
         """Deliver ``message`` to a consumer channel after commit (nothing if not connected)."""

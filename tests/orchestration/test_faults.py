@@ -158,6 +158,7 @@ def test_changes_are_announced_to_the_runs_and_workspaces_groups(harness):
             "steps": ["Rtest1:1"],
             "logs": False,
             "metrics": False,
+            "inputs": False,
         }
     ]
     workspace = f"group:workspace.{harness.workspace.id}"
@@ -166,7 +167,14 @@ def test_changes_are_announced_to_the_runs_and_workspaces_groups(harness):
     log = {"type": "log", "execution": root, "entries": [[0, 2, "hi", {}]]}
     outbox = harness.send(log)
     assert [m for channel, m in outbox if channel == "group:run.Rtest1"] == [
-        {"type": "run.changed", "run": "Rtest1", "steps": [], "logs": True, "metrics": False}
+        {
+            "type": "run.changed",
+            "run": "Rtest1",
+            "steps": [],
+            "logs": True,
+            "metrics": False,
+            "inputs": False,
+        }
     ]
     outbox = harness.send(result(root, data=1))
     kinds = [m["type"] for channel, m in outbox if channel == "group:run.Rtest1"]

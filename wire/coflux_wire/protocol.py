@@ -6,7 +6,8 @@ applied in order: messages that leave together travel in one frame (see ``encode
 The same shapes travel between the worker's connection process and its executor processes, so
 one module describes both hops.
 
-Identifiers are strings: runs ``R…``, steps ``<run>:<n>``, executions ``<run>:<n>:<attempt>``.
+Identifiers are strings: runs ``R…``, steps ``<run>:<n>``, executions ``<run>:<n>:<attempt>``,
+inputs (questions for people, see ``submit_input``) ``<run>/i<n>``.
 
 ``validate`` checks a worker's messages through (``coflux_wire.validation``): what it accepts
 can be applied and stored as it is, so the server checks nothing again.
@@ -22,7 +23,10 @@ Results are one of::
                                 "frames": [{"file", "line", "name", "code"}],
                                 "retryable": bool|None}}
     {"type": "abandoned"} | {"type": "cancelled"} | {"type": "timeout"}
-    {"type": "suspended", "after": <epoch ms>|None, "dependencies": [<execution id>]}
+    {"type": "suspended", "after": <epoch ms>|None, "dependencies": [<execution or input id>]}
+
+The result of an input, as ``resolved`` carries it, is ``{"type": "value", "value": <value>}``
+(the response), ``{"type": "dismissed"}`` or ``{"type": "cancelled"}``.
 
 ``suspended`` is only ever sent by a worker: the execution stopped itself (``cf.suspend``, or a
 ``cf.suspense`` wait that ran out) and wants a new attempt, started from the top once ``after``
@@ -34,8 +38,11 @@ Worker → server
     hello       first message: who the worker is and what it hosts
     started     an execution began running in an executor process
     submit      an execution calls a task or workflow (a new step)
-    wait        an execution waits for (or has read) other executions' results
-    cancel      an execution cancels other executions (and their descendants)
+    submit_input  an execution asks people a question (an input); ``key`` makes it the run's
+                existing input with that key, if any
+    wait        an execution waits for (or has read) other executions' results or inputs'
+                answers
+    cancel      an execution cancels other executions (and their descendants) or inputs
     result      an execution finished; the server replies ``ack`` once it is stored
     log         captured output and log lines of an execution
     metric      metric definitions and points of an execution (see ``coflux.metrics``)
@@ -67,12 +74,26 @@ Server → worker
                 forgets the others' results, and declines listed ones it never received
     execute     run this execution
     submitted   reply to ``submit``: the identifiers of the new step and execution
+    input_submitted  reply to ``submit_input``: the input's identifier
     resolved    a result the receiving execution waits for
     pending     reply to a ``wait`` asking for a reply: these targets have no result yet
     ack         a result is durably stored; the worker may forget it
     abort       stop this execution's process
     error       a message could not be handled (malformed, unknown type, bad input); the
                 code ``workspace_archived`` ends the worker: its workspace is gone
+
+A ``submit_input`` carries the prompt: a Markdown ``template`` whose placeholders
+(``{name}``, ``{{name}}``, ``{{{name}}}``) name ``placeholders`` in the value format, and
+optionally ``key``, a JSON ``schema`` the response must match, ``title``, ``actions`` (the
+labels of the respond and dismiss buttons), ``initial`` (JSON the form starts with; only with a
+schema) and ``requires`` (who may answer, as tags)::
+
+    {"type": "submit_input", "ref": "7", "execution": "R…:1:1", "template": "Deploy {svc}?",
+     "placeholders": {"svc": <value>}, "key": "…", "schema": {...} | None, "title": str | None,
+     "actions": [respond, dismiss] | None, "initial": <json> | None, "requires": {...} | None}
+
+An input is answered (or dismissed) once, from outside (the API, the CLI, Studio); an execution
+waits for it as for an execution, and may suspend on it.
 """
 
 from __future__ import annotations
@@ -88,7 +109,7 @@ from . import validation
 from .validation import ProtocolError
 from .values import MAX_INT, MIN_INT
 
-VERSION = 4
+VERSION = 5
 """Bumped on any incompatible change; ``hello`` carries it and the server refuses others."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -134,6 +155,20 @@ class Submit(TypedDict):
     group: int | None
     group_name: NotRequired[str | None]
     wait: bool
+
+
+class SubmitInput(TypedDict):
+    type: Literal["submit_input"]
+    ref: str
+    execution: str
+    template: str
+    placeholders: dict[str, dict[str, Any]]
+    key: NotRequired[str | None]
+    schema: NotRequired[dict[str, Any] | None]
+    title: NotRequired[str | None]
+    actions: NotRequired[list[str] | None]
+    initial: NotRequired[Any]
+    requires: NotRequired[dict[str, list[str]] | None]
 
 
 class Wait(TypedDict):
@@ -217,6 +252,12 @@ class Submitted(TypedDict):
     step: str
 
 
+class InputSubmitted(TypedDict):
+    type: Literal["input_submitted"]
+    ref: str
+    input: str
+
+
 class Resolved(TypedDict):
     type: Literal["resolved"]
     execution: str
@@ -278,6 +319,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "group": _OPT_INT,
         "wait": _BOOL,
     },
+    "submit_input": {"ref": _STR, "execution": _STR, "template": _STR, "placeholders": _DICT},
     "wait": {"execution": _STR, "targets": _LIST, "reply": _BOOL},
     "cancel": {"execution": _STR, "targets": _LIST},
     "result": {"execution": _STR, "result": _DICT},
@@ -299,6 +341,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "timeout_ms": _INT,
     },
     "submitted": {"ref": _STR, "execution": _STR, "step": _STR},
+    "input_submitted": {"ref": _STR, "input": _STR},
     "resolved": {"execution": _STR, "target": _STR, "result": _DICT},
     "pending": {"execution": _STR, "targets": _LIST},
     "ack": {"execution": _STR},
@@ -312,6 +355,7 @@ WORKER_MESSAGES = frozenset(
         "hello",
         "started",
         "submit",
+        "submit_input",
         "wait",
         "cancel",
         "result",
@@ -324,7 +368,17 @@ WORKER_MESSAGES = frozenset(
     }
 )
 SERVER_MESSAGES = frozenset(
-    {"welcome", "execute", "submitted", "resolved", "pending", "ack", "abort", "error"}
+    {
+        "welcome",
+        "execute",
+        "submitted",
+        "input_submitted",
+        "resolved",
+        "pending",
+        "ack",
+        "abort",
+        "error",
+    }
 )
 
 

@@ -29,6 +29,9 @@ MAX_ID = 64
 MAX_NAME = 255
 """Characters of a module, target or error type name."""
 MAX_METRIC_KEY = 200
+MAX_TEMPLATE = 100_000
+"""Characters of an input's template."""
+MAX_INPUT_KEY = 200
 MAX_COUNT = 2**31 - 1
 """Concurrency, process caps and group numbers are stored in 32-bit integer columns."""
 MAX_TIMESTAMP_MS = 253_370_764_800_000
@@ -301,6 +304,35 @@ def _check_options(options: dict[str, Any]) -> None:
             _optional(retries.get(field), _check_duration, f"submit: 'retries.{field}'")
 
 
+def _submit_input(message: dict[str, Any]) -> None:
+    _check_id(message["ref"], "submit_input: 'ref'")
+    _check_execution(message["execution"], "submit_input: 'execution'")
+    if len(message["template"]) > MAX_TEMPLATE:
+        _fail("submit_input: 'template'", f"must not be longer than {MAX_TEMPLATE} characters")
+    placeholders = message["placeholders"]
+    if len(placeholders) > MAX_ITEMS:
+        _fail("submit_input: 'placeholders'", f"must not hold more than {MAX_ITEMS} values")
+    for name, value in placeholders.items():
+        _check_name(name, "submit_input: a placeholder's name")
+        check_value(value, "submit_input: a placeholder")
+    key = message.get("key")
+    if key is not None and not (type(key) is str and 0 < len(key) <= MAX_INPUT_KEY):
+        _fail("submit_input: 'key'", f"must be null or a string of 1 to {MAX_INPUT_KEY} characters")
+    if type(message.get("schema")) not in (dict, type(None)):
+        _fail("submit_input: 'schema'", "must be null or a JSON schema object")
+    title = message.get("title")
+    if title is not None and not (type(title) is str and len(title) <= MAX_NAME):
+        _fail("submit_input: 'title'", f"must be null or a string of at most {MAX_NAME} characters")
+    actions = message.get("actions")
+    if actions is not None and not (
+        type(actions) is list
+        and len(actions) == 2
+        and all(type(label) is str and 0 < len(label) <= MAX_NAME for label in actions)
+    ):
+        _fail("submit_input: 'actions'", "must be null or [respond label, dismiss label]")
+    _optional(message.get("requires"), _check_tags, "submit_input: 'requires'")
+
+
 def _targets(message: dict[str, Any]) -> None:
     _check_execution(message["execution"], f"{message['type']}: 'execution'")
     _check_ids(message["targets"], f"{message['type']}: 'targets'")
@@ -418,6 +450,7 @@ WORKER_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "hello": _hello,
     "started": _execution_only,
     "submit": _submit,
+    "submit_input": _submit_input,
     "wait": _targets,
     "cancel": _targets,
     "result": _result,
