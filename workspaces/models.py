@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, models, transaction
@@ -112,3 +113,101 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.module.name}/{self.name}"
+
+
+class Pool(models.Model):
+    """How a workspace has workers launched on demand (SPEC §1, §3.14).
+
+    ``config`` holds the launcher's fields as the API names them (``image``, ``directory``,
+    ``env``, ``concurrency``, …; see ``workspaces.pool_fields``).
+    """
+
+    class Type(models.TextChoices):
+        PROCESS = "process"
+        DOCKER = "docker"
+        KUBERNETES = "kubernetes"
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        DISABLED = "disabled"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="pools")
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=16, choices=Type.choices)
+    modules = models.JSONField(
+        default=list, help_text="Modules its workers host (and their submodules); [] = any."
+    )
+    provides = models.JSONField(default=dict)
+    accepts = models.JSONField(default=dict)
+    config = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="pool_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_launch_id() -> str:
+    return "L" + secrets.token_hex(6)
+
+
+class Launch(models.Model):
+    """A worker a pool launched, from the launch until it stopped.
+
+    ``launching``: asked of the launcher, the worker not yet connected with the targets it
+    hosts; ``active``: it did (it may be given work); ``draining``: being stopped (idle, its
+    pool disabled or gone, its workspace archived); ``stopped``: stopped by us; ``failed``: the
+    launcher refused or it never connected; ``dead``: it ended without being asked to.
+    """
+
+    class State(models.TextChoices):
+        LAUNCHING = "launching"
+        ACTIVE = "active"
+        DRAINING = "draining"
+        STOPPED = "stopped"
+        FAILED = "failed"
+        DEAD = "dead"
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_launch_id)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="launches")
+    pool = models.ForeignKey(
+        Pool, null=True, blank=True, on_delete=models.SET_NULL, related_name="launches"
+    )
+    pool_name = models.CharField(max_length=100, help_text="Kept when the pool is deleted.")
+    session = models.ForeignKey(
+        "projects.WorkerSession",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="launches",
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.LAUNCHING)
+    launcher = models.JSONField(
+        default=dict, help_text="The launcher's type and fields it was launched with."
+    )
+    handle = models.JSONField(
+        null=True, blank=True, help_text="What the launcher returned (a PID, a container ID)."
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    draining_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # A pool's launches, newest first (``pools launches``, Studio's pools page).
+            models.Index(fields=["pool", "-created_at"], name="launch_pool_idx"),
+            # The orchestrator loads the launches that have not ended when it starts.
+            models.Index(fields=["state"], name="launch_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
