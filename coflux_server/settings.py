@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from coflux_server.env import env_bool, env_float, env_int, env_str
 
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
+    "drf_spectacular",
     "django_htmx",
     "projects",
     "workspaces",
@@ -130,6 +132,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "coflux_server.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 
@@ -160,6 +163,21 @@ COFLUX_LEASE_SECONDS = env_float("COFLUX_LEASE_SECONDS", 15.0)
 """How long an orchestrator's claim on a project lasts without renewal."""
 COFLUX_MAX_BLOB_BYTES = env_int("COFLUX_MAX_BLOB_BYTES", 5 * 1024**3, minimum=1)
 """The largest blob the server stores (other request bodies: ``DATA_UPLOAD_MAX_MEMORY_SIZE``)."""
+COFLUX_LAUNCHER_TYPES = [
+    kind.strip() for kind in env_str("COFLUX_LAUNCHER_TYPES", "").split(",") if kind.strip()
+]
+"""Which kinds of pool may launch workers (process, docker, kubernetes); none by default, since a
+pool runs whatever its configuration names."""
+if set(COFLUX_LAUNCHER_TYPES) - {"process", "docker", "kubernetes"}:
+    raise ImproperlyConfigured("COFLUX_LAUNCHER_TYPES lists process, docker and/or kubernetes")
+COFLUX_CLI_PATH = env_str("COFLUX_CLI_PATH", "")
+"""The ``coflux`` command process pools start workers with (default: this Python's
+``-m coflux``)."""
+COFLUX_PUBLIC_HOST = env_str("COFLUX_PUBLIC_HOST", "")
+"""host:port at which launched workers reach the server (default: the address it listens on);
+a leading ``%`` stands for the project's name."""
+COFLUX_LAUNCH_STOP_SECONDS = env_float("COFLUX_LAUNCH_STOP_SECONDS", 150.0)
+"""How long a stopped pool worker may drain before it is killed."""
 
 LOGGING = {
     "version": 1,

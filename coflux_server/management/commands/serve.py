@@ -38,6 +38,10 @@ class Command(BaseCommand):
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
         project = Project.objects.ensure(settings.COFLUX_PROJECT)
+        if not settings.COFLUX_PUBLIC_HOST:
+            # Where workers launched by pools connect to: here.
+            local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            settings.COFLUX_PUBLIC_HOST = f"[{local}]:{port}" if ":" in local else f"{local}:{port}"
         Workspace.objects.ensure(project, DEFAULT_WORKSPACE)
 
         # Daphne installs Twisted's asyncio reactor when imported: import it only to serve.
