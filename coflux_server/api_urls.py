@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
 from assets import api as assets_api
 from coflux_server import api_views
 from runs import api as runs_api
+from runs import input_api
 from workspaces import api as workspaces_api
 
 PROJECT = "projects/<slug:project>"
@@ -16,10 +18,12 @@ WORKSPACE = f"{PROJECT}/workspaces/<path:workspace>"
 # bare one, which would match them too (see workspaces.api).
 urlpatterns = [
     path("discover", api_views.discover),
+    path("schema/", SpectacularAPIView.as_view()),
     path(f"{PROJECT}/workspaces", workspaces_api.workspaces),
     path(f"{WORKSPACE}/manifests", workspaces_api.manifests),
     path(f"{WORKSPACE}/manifests/<str:module>/archive", workspaces_api.archive_manifest),
     path(f"{WORKSPACE}/runs", runs_api.workspace_runs),
+    path(f"{WORKSPACE}/inputs", input_api.workspace_input_list),
     path(f"{WORKSPACE}/pause", workspaces_api.pause),
     path(f"{WORKSPACE}/resume", workspaces_api.resume),
     path(f"{WORKSPACE}/archive", workspaces_api.archive),
@@ -29,6 +33,9 @@ urlpatterns = [
     path(f"{PROJECT}/executions/<str:execution_id>/cancel", runs_api.cancel),
     path(f"{PROJECT}/steps/<str:step_id>/rerun", runs_api.rerun),
     path(f"{PROJECT}/runs/<str:run_id>", runs_api.run_detail),
+    path(f"{PROJECT}/inputs/<str:run_id>/<str:number>", input_api.input_detail),
+    path(f"{PROJECT}/inputs/<str:run_id>/<str:number>/respond", input_api.respond),
+    path(f"{PROJECT}/inputs/<str:run_id>/<str:number>/dismiss", input_api.dismiss),
     path(f"{PROJECT}/runs/<str:run_id>/result", runs_api.run_result),
     path(f"{PROJECT}/runs/<str:run_id>/logs", runs_api.run_log),
     path(f"{PROJECT}/runs/<str:run_id>/metrics", runs_api.run_metric_series),

@@ -1,0 +1,70 @@
+"""API views of inputs: list a workspace's, read one, respond to or dismiss one."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from projects.access import project_by_name
+from runs.input_serializers import (
+    DismissSerializer,
+    InputListSerializer,
+    InputSerializer,
+    RespondSerializer,
+)
+from runs.inputs import dismiss_input, input_by_id, respond_input, workspace_inputs
+from workspaces.lookups import workspace_for_read
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("run", str, description="Only this run's inputs."),
+        OpenApiParameter("state", str, enum=["pending", "responded", "dismissed", "cancelled"]),
+    ],
+    responses=InputListSerializer,
+)
+@api_view(["GET"])
+def workspace_input_list(request: Request, project: str, workspace: str) -> Response:
+    """The inputs asked in a workspace, oldest first."""
+    space = workspace_for_read(project_by_name(project), workspace)
+    found = workspace_inputs(
+        space,
+        run_id=request.query_params.get("run") or None,
+        state=request.query_params.get("state") or None,
+    )
+    return Response(InputListSerializer({"inputs": found}).data)
+
+
+def _input_id(run_id: str, number: str) -> str:
+    return f"{run_id}/{number}"
+
+
+@extend_schema(responses=InputSerializer)
+@api_view(["GET"])
+def input_detail(request: Request, project: str, run_id: str, number: str) -> Response:
+    """An input, named ``<run>/i<n>``."""
+    found = input_by_id(project_by_name(project), _input_id(run_id, number))
+    return Response(InputSerializer(found).data)
+
+
+@extend_schema(request=RespondSerializer, responses=InputSerializer)
+@api_view(["POST"])
+def respond(request: Request, project: str, run_id: str, number: str) -> Response:
+    """Answer an input, once; the value must match its schema."""
+    body = RespondSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    found = respond_input(
+        project_by_name(project), _input_id(run_id, number), body.validated_data["value"]
+    )
+    return Response(InputSerializer(found).data)
+
+
+@extend_schema(request=DismissSerializer, responses=InputSerializer)
+@api_view(["POST"])
+def dismiss(request: Request, project: str, run_id: str, number: str) -> Response:
+    """Decline to answer an input: whoever waits for it gets ``InputDismissed``."""
+    DismissSerializer(data=request.data).is_valid(raise_exception=True)
+    found = dismiss_input(project_by_name(project), _input_id(run_id, number))
+    return Response(InputSerializer(found).data)
