@@ -39,6 +39,7 @@ class WorkerSessionAdmin(ViewOnlyAdmin):
     list_select_related = ["project", "workspace"]
     search_fields = ["id", "workspace__name"]
     date_hierarchy = "created_at"
+    exclude = ["secret_hash"]
 
 
 @admin.register(OrchestratorLease)

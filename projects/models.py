@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
+
+from projects import session_tokens
 
 
 class ProjectManager(models.Manager["Project"]):
@@ -28,6 +31,15 @@ def new_session_id() -> str:
     return "S" + secrets.token_hex(8)
 
 
+class WorkerSessionManager(models.Manager["WorkerSession"]):
+    def create_with_token(self, **fields: Any) -> tuple[WorkerSession, str]:
+        """A new session and its token ``<session>.<secret>``, the only time the secret is
+        known: give it to the worker that will use the session."""
+        secret, secret_hash = session_tokens.new_secret()
+        session = self.create(secret_hash=secret_hash, **fields)
+        return session, session_tokens.token(session.id, secret)
+
+
 class WorkerSession(models.Model):
     """A worker's standing with the server; survives reconnects of the same worker."""
 
@@ -42,6 +54,9 @@ class WorkerSession(models.Model):
     accepts = models.JSONField(
         default=dict, help_text="Only work requiring one of these values per key is taken."
     )
+    secret_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the secret that resuming it takes."
+    )
     connected = models.BooleanField(default=False)
     channel_name = models.CharField(
         max_length=200, blank=True, help_text="The server-side connection serving the worker."
@@ -51,6 +66,8 @@ class WorkerSession(models.Model):
     last_seen_at = models.DateTimeField(default=timezone.now)
     disconnected_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkerSessionManager()
 
     class Meta:
         indexes = [

@@ -35,6 +35,8 @@ def _project_id(name: str) -> int | None:
 class WorkerConsumer(AsyncWebsocketConsumer):
     project_id: int | None = None
     session_id: str | None = None
+    session_token: str | None = None
+    """What re-announcing the worker takes to resume its session (see ``_announce``)."""
     hello: dict[str, Any] | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -120,10 +122,14 @@ class WorkerConsumer(AsyncWebsocketConsumer):
 
     async def _announce(self) -> None:
         assert self.project_id is not None and self.hello is not None
-        hello = {**self.hello, "session": self.session_id or self.hello["session"]}
+        hello = {**self.hello, "session": self.session_token or self.hello["session"]}
         await bus.to_orchestrator(
             self.project_id, {"kind": "connect", "channel": self.channel_name, "hello": hello}
         )
+
+    def hello_token(self) -> str | None:
+        """The session token the worker said hello with, if it resumed a session."""
+        return self.hello["session"] if self.hello is not None else None
 
     async def deliver(self, messages: list[dict[str, Any]]) -> None:
         """Send messages, together in as few frames as fit; a welcome goes in a frame of its
@@ -137,6 +143,7 @@ class WorkerConsumer(AsyncWebsocketConsumer):
                 await self._send_frames(outgoing)
                 outgoing = []
                 self.session_id = message["session"]
+                self.session_token = message.get("token") or self.hello_token()
                 await self.send(text_data=protocol.encode(message))
             else:
                 outgoing.append(message)

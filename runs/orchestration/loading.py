@@ -51,6 +51,7 @@ def load(memory: Memory, tick: Tick, keep: dict[str, SessionState] | None = None
             provides=row.provides,
             accepts=row.accepts,
             channel=None,
+            secret_hash=row.secret_hash,
             draining=row.draining,
             disconnected_at=tick.now,
         )

@@ -37,6 +37,8 @@ class SessionState:
     provides: dict[str, list[str]]
     channel: str | None
     accepts: dict[str, list[str]] = field(default_factory=dict)
+    secret_hash: str = ""
+    """What resuming the session takes (see ``projects.session_tokens``)."""
     max_processes: int | None = None
     """At most this many executions assigned, blocked or not (0: no cap; None: the concurrency)."""
     draining: bool = False

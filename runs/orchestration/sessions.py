@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from coflux_wire import protocol
+from projects import session_tokens
 from projects.errors import Code
 from projects.models import WorkerSession
 from runs.models import Execution
@@ -19,11 +20,22 @@ from workspaces.models import Workspace
 
 
 def connect(memory: Memory, tick: Tick, envelope: Connect) -> None:
-    """A worker said hello: create its session, or resume the one it names, and welcome it."""
+    """A worker said hello: create its session, or resume the one its token names, and welcome
+    it; a new session's token travels in the welcome, once."""
     channel, hello = envelope["channel"], envelope["hello"]
     targets = records.declared_targets(hello["targets"]) or set()
+    token = None
+    session = None
+    if hello["session"]:
+        session_id, secret = session_tokens.split(hello["session"])
+        session = memory.sessions.get(session_id)
+        if session is None or not session_tokens.matches(secret, session.secret_hash):
+            tick.send(
+                channel,
+                records.error(Code.SESSION_INVALID, "no session with that token: start a new one"),
+            )
+            return
     workspace = _workspace(memory, hello["workspace"])
-    session = memory.sessions.get(hello["session"] or "")
     if session is not None and session.workspace_id != workspace.id:
         tick.send(
             channel,
@@ -43,7 +55,7 @@ def connect(memory: Memory, tick: Tick, envelope: Connect) -> None:
         "disconnected_at": None,
     }
     if session is None:
-        row = WorkerSession.objects.create(
+        row, token = WorkerSession.objects.create_with_token(
             project_id=memory.project_id, workspace_id=workspace.id, **fields
         )
         session = SessionState(
@@ -53,6 +65,7 @@ def connect(memory: Memory, tick: Tick, envelope: Connect) -> None:
             concurrency=hello["concurrency"],
             provides=hello["provides"],
             channel=channel,
+            secret_hash=row.secret_hash,
         )
         memory.sessions[row.id] = session
     else:
@@ -68,15 +81,15 @@ def connect(memory: Memory, tick: Tick, envelope: Connect) -> None:
     session.accepts = hello["accepts"]
     session.max_processes = hello.get("max_processes")
     tick.sessions_changed.add(workspace.id)
-    tick.send(
-        channel,
-        {
-            "type": "welcome",
-            "protocol": protocol.VERSION,
-            "session": session.id,
-            "executions": sorted(session.executions),
-        },
-    )
+    welcome: protocol.Welcome = {
+        "type": "welcome",
+        "protocol": protocol.VERSION,
+        "session": session.id,
+        "executions": sorted(session.executions),
+    }
+    if token is not None:
+        welcome["token"] = token
+    tick.send(channel, dict(welcome))
 
 
 def _workspace(memory: Memory, name: str) -> Workspace:

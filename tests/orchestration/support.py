@@ -57,6 +57,8 @@ class Harness:
         self.orchestrator = Orchestrator(self.project.id)
         self.orchestrator.load()
         self.session = ""
+        self.token = ""
+        """The last new session's token, which resuming it takes."""
 
     def tick(self, *envelopes):
         return self.orchestrator.tick(list(envelopes))
@@ -65,6 +67,7 @@ class Harness:
         outbox = self.tick({"kind": "connect", "channel": channel, "hello": hello(**kwargs)})
         welcome = [m for c, m in outbox if m["type"] == "welcome"][0]
         self.session = welcome["session"]
+        self.token = welcome.get("token", self.token)
         return outbox
 
     def send(self, message, channel=CHANNEL):

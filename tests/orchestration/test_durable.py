@@ -362,7 +362,7 @@ def test_forwards_survive_a_restart(harness):
     child, _ = child_of(harness, root, options={"retries": policy})
     harness.send(error(child))
     harness.orchestrator.load()
-    harness.connect(session=harness.session)
+    harness.connect(session=harness.token)
     retry = harness.orchestrator.memory.pending["Rtest1:2:2"]
     retry.execute_after = None
     outbox = harness.tick({"kind": "wake"})

@@ -16,6 +16,7 @@ from runs.orchestration.orchestrator import LeaseLost, Orchestrator
 from runs.states import State
 from tests.orchestration.support import (
     CHANNEL,
+    hello,
     messages,
     queue_run,
     value,
@@ -35,6 +36,7 @@ def test_it_welcomes_a_worker_with_a_new_session(harness):
                 "protocol": protocol.VERSION,
                 "session": harness.session,
                 "executions": [],
+                "token": harness.token,
             },
         )
     ]
@@ -135,7 +137,7 @@ def test_it_answers_a_resent_submit_with_the_step_it_already_made(harness):
     }
     first = messages(harness.send(submit), "submitted")
     harness.orchestrator.load()  # as after a server restart
-    harness.connect(session=harness.session)
+    harness.connect(session=harness.token)
     second = messages(harness.send(submit), "submitted")
     assert first == second
     assert Step.objects.filter(run_id="Rtest1").count() == 2
@@ -187,7 +189,7 @@ def test_it_resumes_a_session_that_reconnects_within_the_grace_period(harness, s
     root = queue_run(harness.workspace)
     harness.tick({"kind": "wake"})
     harness.tick({"kind": "disconnect", "session": harness.session, "channel": CHANNEL})
-    outbox = harness.connect(channel="worker-channel-2", session=harness.session)
+    outbox = harness.connect(channel="worker-channel-2", session=harness.token)
     assert messages(outbox, "welcome")[0]["executions"] == [root]
     outbox = harness.send(
         {"type": "result", "execution": root, "result": {"type": "value", "value": value(5)}},
@@ -206,8 +208,30 @@ def test_it_resumes_after_a_restart_from_the_database(harness, settings):
     outbox = restarted.load()
     assert outbox == [(CHANNEL, {"type": "orchestrator.restarted"})]
     harness.orchestrator = restarted
-    welcome = messages(harness.connect(session=harness.session), "welcome")[0]
+    welcome = messages(harness.connect(session=harness.token), "welcome")[0]
     assert welcome["executions"] == [root]
+
+
+def test_resuming_a_session_takes_its_whole_token(harness):
+    harness.connect()
+    assert harness.token.startswith(harness.session + ".")
+    for wrong in (harness.session, harness.session + ".guess", harness.token + "x"):
+        outbox = harness.tick(
+            {"kind": "connect", "channel": "worker-channel-2", "hello": hello(session=wrong)}
+        )
+        [error] = messages(outbox, "error")
+        assert error["error"] == "session_invalid"
+        assert harness.orchestrator.memory.sessions[harness.session].channel == CHANNEL
+    outbox = harness.connect(channel="worker-channel-2", session=harness.token)
+    assert messages(outbox, "welcome")[0]["session"] == harness.session
+    assert "token" not in messages(outbox, "welcome")[0]
+
+
+def test_a_sessions_secret_is_stored_hashed(harness):
+    harness.connect()
+    stored = WorkerSession.objects.get(id=harness.session).secret_hash
+    secret = harness.token.partition(".")[2]
+    assert stored and secret not in stored and len(stored) == 64
 
 
 def test_only_one_orchestrator_holds_a_project(harness):

@@ -131,6 +131,7 @@ class Hello(TypedDict):
     protocol: int
     workspace: str
     session: str | None
+    """None for a new session; to resume one, its token ``<session>.<secret>``."""
     concurrency: int
     provides: dict[str, list[str]]
     accepts: dict[str, list[str]]
@@ -231,6 +232,9 @@ class Welcome(TypedDict):
     protocol: int
     session: str
     executions: list[str]
+    token: NotRequired[str]
+    """``<session>.<secret>``, sent once, when the session is made: resuming it (``hello``'s
+    ``session``) takes the whole token."""
 
 
 class Execute(TypedDict):

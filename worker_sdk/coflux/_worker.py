@@ -226,7 +226,9 @@ class Worker:
         )
         self._provides = provides
         self._accepts = accepts or {}
+        # The session's token, ``<session>.<secret>``: resuming the session takes all of it.
         self._session = session
+        self._session_id = session.partition(".")[0] if session else None
         self._drain_timeout = drain_timeout
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._fresh_executors = fresh_executors
@@ -399,7 +401,7 @@ class Worker:
         self._welcomed = True
         log.info(
             "connected: session %s in workspace %s, %d targets, concurrency %s, processes %s",
-            self._session,
+            self._session_id,
             self._workspace,
             len(self._targets),
             self._concurrency or "unlimited",
@@ -447,7 +449,8 @@ class Worker:
             raise WorkerError(
                 f"server speaks protocol {welcome['protocol']}, this worker {protocol.VERSION}"
             )
-        self._session = welcome["session"]
+        self._session_id = welcome["session"]
+        self._session = welcome.get("token") or self._session
         listed = [e for e in welcome["executions"] if isinstance(e, str)]
         kept = set(listed)
         forgotten = [e for e in self._results if e not in kept]
@@ -466,7 +469,9 @@ class Worker:
         except WorkerError as exc:
             self._stop(exc)
             return
-        log.info("welcomed again: session %s, re-sending what was not acknowledged", self._session)
+        log.info(
+            "welcomed again: session %s, re-sending what was not acknowledged", self._session_id
+        )
         self._resync = True
         self._flush()
 
