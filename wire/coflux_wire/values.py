@@ -1,7 +1,7 @@
 """The value format's data for the kinds JSON has: shared by the SDK and the server.
 
 A value's ``data`` is JSON in which every object is a typed wrapper (see
-``coflux.serialization`` for the whole format). This module encodes the kinds plain JSON holds
+``coflux._serialization`` for the whole format). This module encodes the kinds plain JSON holds
 (``None``, booleans, numbers, strings, lists and dicts), so that a value the server makes from
 plain JSON (from the API or the CLI) and the same value made by the SDK are identical, and so
 are their cache keys. The SDK extends ``DataEncoder`` with the kinds JSON lacks.
