@@ -28,7 +28,7 @@ def test_an_error_of_a_builtin_type_is_caught_by_that_type():
     exc = caught.value
     assert isinstance(exc, cf.ExecutionError)
     assert (exc.error_type, exc.error_message) == ("builtins.ValueError", "broken")
-    assert str(exc) == "builtins.ValueError: broken"
+    assert str(exc) == "broken"
     assert type(exc).__name__ == "ValueError"
 
 
@@ -49,7 +49,7 @@ def test_an_importable_user_type_whose_init_takes_other_arguments_still_works():
     exc = execution_error(error(f"{__name__}.NeedsArguments", "(1, 'x')"))
     assert isinstance(exc, NeedsArguments)
     assert isinstance(exc, cf.ExecutionError)
-    assert str(exc) == f"{__name__}.NeedsArguments: (1, 'x')"
+    assert str(exc) == "(1, 'x')"
 
 
 def test_nested_classes_are_found():
@@ -85,3 +85,20 @@ def test_results_without_a_value_raise_terminated_errors(kind, cls):
     assert isinstance(exc, cf.ExecutionTerminated)
     assert not isinstance(exc, cf.ExecutionError)
     assert "R1:2:1" in str(exc)
+
+
+@pytest.mark.parametrize("cls", [cf.ExecutionCancelled, cf.ExecutionTimeout, cf.ExecutionAbandoned])
+def test_terminated_errors_are_made_with_a_message_as_the_reference_makes_them(cls):
+    assert str(cls("the deployment was called off")) == "the deployment was called off"
+    assert str(cls()).startswith("execution was ")
+
+
+def test_a_dismissed_input_raises_input_dismissed_and_a_cancelled_one_cancelled():
+    dismissed = result_exception({"type": "dismissed"}, "R1/i2")
+    assert isinstance(dismissed, cf.InputDismissed)
+    assert not isinstance(dismissed, cf.ExecutionTerminated)
+    assert str(dismissed) == "input R1/i2 was dismissed"
+    assert str(cf.InputDismissed()) == "input was dismissed"
+    cancelled = result_exception({"type": "cancelled"}, "R1/i2")
+    assert isinstance(cancelled, cf.ExecutionCancelled)
+    assert str(cancelled) == "input R1/i2 was cancelled"

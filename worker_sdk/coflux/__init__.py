@@ -21,13 +21,16 @@ from ._errors import (
     ExecutionError,
     ExecutionTerminated,
     ExecutionTimeout,
+    InputDismissed,
 )
 from ._execution import Execution
 from ._flow import cancel, select, suspend, suspense
 from ._groups import group
+from ._input import Input, ModelSchema
 from ._logs import log_debug, log_error, log_info, log_warning
 from ._metrics import Metric, MetricGroup, MetricScale, progress
 from ._options import Cache, Defer, Retries
+from ._prompt import Prompt
 from ._targets import stub, task, workflow
 from ._version import __version__
 
@@ -43,9 +46,13 @@ __all__ = [
     "ExecutionError",
     "ExecutionTerminated",
     "ExecutionTimeout",
+    "Input",
+    "InputDismissed",
     "Metric",
     "MetricGroup",
     "MetricScale",
+    "ModelSchema",
+    "Prompt",
     "Retries",
     "__version__",
     "asset",

@@ -10,6 +10,8 @@ Waiting. A result that is not known yet is asked for with a ``wait`` wanting a r
 to each target is either its ``resolved`` result or ``pending`` (the worker answers for the
 execution's own children itself), so one round trip tells whether a result exists: that is all
 ``poll`` and a suspense timeout of 0 wait for. ``resolved`` follows later for pending targets.
+Inputs (``cf.Prompt``) are waited for the same way; asking one (``submit_input``) waits for the
+server's reply, which names it or says why it is refused.
 
 Blocking. A wait for results that lasts longer than ``BLOCKED_AFTER`` (``result()`` of a
 handle not resolved yet, ``select``, ``poll`` with a timeout) sends ``waiting`` true, and false
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._errors import ExecutionError, result_exception
 from ._execution import Execution
+from ._input import Input
 from ._limits import MAX_LOG_LINE, clip
 from ._metrics import MetricRecorder
 from ._serialization import deserialize, serialize
@@ -43,6 +46,9 @@ if TYPE_CHECKING:
     from ._capture import LogBuffer
     from ._outgoing import Outgoing
     from ._targets import Target
+
+Handle = Execution[Any] | Input[Any]
+"""What an execution may wait for: another execution's result, or an input's answer."""
 
 BLOCKED_AFTER = 0.05
 """Seconds a wait for results lasts before the execution reports itself blocked."""
@@ -73,6 +79,8 @@ class ExecutionContext:
         self._next_ref = 0
         self._ids: dict[str, str] = {}
         self._submit_errors: dict[str, str] = {}
+        self._asks: set[str] = set()
+        """Refs of ``submit_input`` messages (the rest are calls)."""
         self._results: dict[str, dict[str, Any]] = {}
         self._arrivals: dict[str, int] = {}
         """When each result arrived (a sequence number), so that ``select`` knows the first."""
@@ -118,6 +126,24 @@ class ExecutionContext:
         self._send(message)
         return Execution(target.module, target.name, context=self, ref=ref)
 
+    def submit_input(self, prompt: dict[str, Any]) -> str:
+        """Ask people a question (``cf.Prompt``): the input's ID, once the server replied.
+
+        Raises ``ValueError`` if the server refuses it (the same key with other content,
+        initial values without a schema, a schema that is not one).
+        """
+        with self._changed:
+            self._next_ref += 1
+            ref = str(self._next_ref)
+            self._asks.add(ref)
+        self.logs.flush()
+        self._send({"type": "submit_input", "ref": ref, "execution": self.execution_id, **prompt})
+        self._block_until(lambda: ref in self._ids or ref in self._submit_errors)
+        with self._changed:
+            if ref in self._ids:
+                return self._ids[ref]
+            raise ValueError(self._submit_errors[ref])
+
     def id_for(self, ref: str) -> str:
         """The ID the server gave the call submitted as ``ref``; waits for the reply."""
         self._block_until(lambda: ref in self._ids or ref in self._submit_errors)
@@ -126,7 +152,7 @@ class ExecutionContext:
                 return self._ids[ref]
             raise ExecutionError(self._submit_errors[ref])
 
-    def result(self, handle: Execution[Any]) -> Any:
+    def result(self, handle: Handle) -> Any:
         """The outcome, waiting as long as the suspense timeout allows, then suspending."""
         target_id = handle.id
         if self._known(target_id):
@@ -136,7 +162,7 @@ class ExecutionContext:
             self.suspend(None, [target_id])
         return self._outcome(target_id)
 
-    def poll(self, handle: Execution[Any], timeout: float | None, default: Any) -> Any:
+    def poll(self, handle: Handle, timeout: float | None, default: Any) -> Any:
         """The outcome if there is one within ``timeout`` seconds, else ``default``.
 
         Asks the server at least once (one round trip, even with no timeout); never suspends.
@@ -148,7 +174,7 @@ class ExecutionContext:
             return default
         return self._outcome(target_id)
 
-    def select(self, handles: list[Execution[Any]]) -> int:
+    def select(self, handles: list[Handle]) -> int:
         """The index of the first handle to resolve (of the earliest if several already are).
 
         Waits as long as the suspense timeout allows, then suspends on all of them.
@@ -169,7 +195,7 @@ class ExecutionContext:
             self.suspend(None, targets)
         return ids.index(winner)
 
-    def cancel(self, handles: Iterable[Execution[Any]]) -> None:
+    def cancel(self, handles: Iterable[Handle]) -> None:
         """Ask the server to cancel the executions (and their descendants) not known to be done.
 
         Does not wait: their ``cancelled`` results arrive like any other.
@@ -327,6 +353,8 @@ class ExecutionContext:
             if kind == "submitted":
                 self._ids[message["ref"]] = message["execution"]
                 answers_submit = True
+            elif kind == "input_submitted":
+                self._ids[message["ref"]] = message["input"]
             elif kind == "resolved":
                 self._resolve(message["target"], message["result"])
             elif kind == "pending":
@@ -337,7 +365,8 @@ class ExecutionContext:
                     self._answered[target] = min(count, self._asked.get(target, 0))
             elif kind == "error" and "ref" in message:
                 self._submit_errors[message["ref"]] = message.get("message") or message["error"]
-                answers_submit = True
+                # Only calls (``submit``) count as unanswered in ``Outgoing``; asks do not.
+                answers_submit = message["ref"] not in self._asks
             elif kind == "error" and isinstance(message.get("target"), str):
                 # A wait for an execution the server does not know: waiting would never end.
                 error = {"type": "builtins.LookupError", "message": message.get("message", "")}

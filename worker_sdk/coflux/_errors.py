@@ -1,13 +1,14 @@
-"""Exceptions raised when reading the outcome of another execution.
+"""Exceptions raised when reading the outcome of another execution or of an input.
 
 ::
 
     Exception
     ├── ExecutionError            a dependency failed (also derives from its original type)
-    └── ExecutionTerminated       a dependency ended without a result
-        ├── ExecutionCancelled
-        ├── ExecutionTimeout
-        └── ExecutionAbandoned
+    ├── ExecutionTerminated       a dependency ended without a result
+    │   ├── ExecutionCancelled    (an input that was cancelled raises this too)
+    │   ├── ExecutionTimeout
+    │   └── ExecutionAbandoned
+    └── InputDismissed            the person asked declined to answer
 """
 
 from __future__ import annotations
@@ -41,17 +42,24 @@ class ExecutionError(Exception):
 
 
 class ExecutionTerminated(Exception):
-    """A dependency ended without a value or an error."""
+    """A dependency ended without a value or an error.
+
+    Made with a message, as ``ExecutionCancelled("...")``, or with the ``execution_id`` it is
+    about, which the default message names.
+    """
 
     reason = "terminated"
 
-    def __init__(self, execution_id: str | None = None) -> None:
-        super().__init__(execution_id)
+    def __init__(self, message: str | None = None, *, execution_id: str | None = None) -> None:
+        if message is None:
+            subject = _subject(execution_id) if execution_id else "execution"
+            message = f"{subject} was {self.reason}"
+        super().__init__(message)
+        self.message = message
         self.execution_id = execution_id
 
     def __str__(self) -> str:
-        subject = f"execution {self.execution_id}" if self.execution_id else "the execution"
-        return f"{subject} was {self.reason}"
+        return self.message
 
 
 class ExecutionCancelled(ExecutionTerminated):
@@ -64,6 +72,24 @@ class ExecutionTimeout(ExecutionTerminated):
 
 class ExecutionAbandoned(ExecutionTerminated):
     reason = "abandoned"
+
+
+class InputDismissed(Exception):
+    """The person asked (``cf.Prompt``) declined to answer: the input was dismissed."""
+
+    def __init__(self, message: str | None = None, *, input_id: str | None = None) -> None:
+        if message is None:
+            message = f"input {input_id} was dismissed" if input_id else "input was dismissed"
+        super().__init__(message)
+        self.message = message
+        self.input_id = input_id
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _subject(ident: str) -> str:
+    return f"input {ident}" if "/" in ident else f"execution {ident}"
 
 
 TERMINATED: dict[str, type[ExecutionTerminated]] = {
@@ -117,7 +143,8 @@ def execution_error(error: dict[str, Any]) -> ExecutionError:
     """The exception to raise for an ``error`` result reported by another execution."""
     error_type = error.get("type") or "Exception"
     error_message = error.get("message") or ""
-    message = f"{error_type}: {error_message}" if error_message else error_type
+    # As the original's: the type is in ``error_type``.
+    message = error_message
     original = import_type(error_type)
     cls = _derive(original) if original is not None else None
     instance: ExecutionError | None = None
@@ -134,10 +161,13 @@ def execution_error(error: dict[str, Any]) -> ExecutionError:
 
 
 def result_exception(result: dict[str, Any], execution_id: str | None = None) -> BaseException:
-    """The exception for a non-value result (``error``, ``cancelled``, …)."""
+    """The exception for a non-value result (``error``, ``cancelled``, …; ``dismissed`` for
+    an input)."""
     kind = result.get("type")
     if kind == "error":
         return execution_error(result.get("error") or {})
     if kind in TERMINATED:
-        return TERMINATED[kind](execution_id)
+        return TERMINATED[kind](execution_id=execution_id)
+    if kind == "dismissed":
+        return InputDismissed(input_id=execution_id)
     return ExecutionError(f"unexpected result type {kind!r}")

@@ -99,7 +99,7 @@ class Execution(Generic[T]):
             return self._outcome.get()
         return self._bound().result(self)
 
-    def poll(self, timeout: float | None = None, *, default: Any = None) -> T | Any:
+    def poll(self, timeout: float | None = None, default: Any = None) -> T | Any:
         """The value if the execution has finished within ``timeout`` seconds, else ``default``.
 
         Asks the server even with no timeout (one round trip); never suspends, even in a

@@ -38,6 +38,7 @@ from . import _workdir as workdir
 from ._capture import LogBuffer, capture_output
 from ._context import ExecutionContext, Suspend
 from ._current import activate
+from ._input import upgrade
 from ._options import Retries
 from ._outgoing import Outgoing
 from ._pipe import BlockingPipe
@@ -160,7 +161,7 @@ def _execute(message: dict[str, Any], context: ExecutionContext) -> dict[str, An
         target = lookup(module, name)
         if target is None:
             raise LookupError(f"module {module!r} defines no target named {name!r}")
-        arguments = [deserialize(argument) for argument in message["arguments"]]
+        arguments = upgrade(target.fn, [deserialize(a) for a in message["arguments"]])
         value = invoke(target.fn, arguments)
         result = {"type": "value", "value": serialize(value)}
     except Suspend:

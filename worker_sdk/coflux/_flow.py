@@ -22,18 +22,18 @@ from typing import Any, NoReturn, TypeVar
 from ._context import suspense_timeout
 from ._current import current
 from ._execution import Execution
+from ._input import Input
 
-T = TypeVar("T")
+H = TypeVar("H", bound=Execution[Any] | Input[Any])
 
 
-def select(
-    handles: Iterable[Execution[T]], *, cancel_remaining: bool = False
-) -> tuple[Execution[T], list[Execution[T]]]:
-    """Wait for the first of ``handles`` to resolve; return it and the others, in order.
+def select(handles: Iterable[H], *, cancel_remaining: bool = False) -> tuple[H, list[H]]:
+    """Wait for the first of ``handles`` (executions, inputs) to resolve; return it and the
+    others, in order.
 
     If several have already resolved, the earliest in the list wins. ``cancel_remaining``
-    cancels the others (those not finished) in one request. In a ``suspense`` block that runs
-    out first, the execution suspends until one of them resolves.
+    cancels the other executions (those not finished) in one request; inputs stay asked. In a
+    ``suspense`` block that runs out first, the execution suspends until one of them resolves.
     """
     handles = list(handles)
     if not handles:
@@ -47,14 +47,14 @@ def select(
         index = context.select(handles)
     winner, remaining = handles[index], handles[:index] + handles[index + 1 :]
     if cancel_remaining:
-        cancel(remaining)
+        cancel([handle for handle in remaining if isinstance(handle, Execution)])
     return winner, remaining
 
 
-def cancel(handles: Iterable[Execution[Any]]) -> None:
-    """Cancel executions and all their descendants, in one request; does not wait.
+def cancel(handles: Iterable[Execution[Any] | Input[Any]]) -> None:
+    """Cancel executions and all their descendants, and inputs, in one request; does not wait.
 
-    Handles already resolved are skipped. The cancelled executions' waiters get
+    Handles already resolved are skipped. The cancelled executions' and inputs' waiters get
     ``ExecutionCancelled``.
     """
     running = [handle for handle in handles if not handle._local]

@@ -24,6 +24,7 @@ most ``MAX_DATA_DEPTH`` levels; deeper data is kept as a blob, like large data.
 References are what is not JSON. Each decodes to a live object::
 
     {"type": "execution", "id", "module", "target"}     an ``Execution`` handle
+    {"type": "input", "id"}                             an ``Input`` handle
     {"type": "asset", "id", "name", "count", "size"}    an ``Asset``
     {"type": "fragment", "format", "key", "size", "metadata"}
         a blob holding one value in another encoding, by format:
@@ -59,6 +60,7 @@ from . import _blobs
 from ._assets import Asset
 from ._blobs import Blobs
 from ._execution import Execution
+from ._input import Input
 
 _PLAIN = (str, int, bool, type(None))
 _DATES = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}
@@ -225,6 +227,8 @@ class _Encoder(DataEncoder):
             return self.fragment("bytes", bytes(value), {"type": "bytearray"})
         if isinstance(value, Execution):
             return self.add_ref(_execution_ref(value))
+        if isinstance(value, Input):
+            return self.add_ref({"type": "input", "id": value.id})
         if isinstance(value, Asset):
             return self.add_ref(value._reference())
         if self._plain:
@@ -293,6 +297,8 @@ class _Decoder:
         kind = ref.get("type")
         if kind == "execution":
             return Execution.reference(ref["id"], ref.get("module"), ref.get("target"))
+        if kind == "input":
+            return Input(ref["id"])
         if kind == "asset":
             return Asset.reference(ref["id"], ref.get("name"), ref["count"], ref["size"])
         if kind == "fragment":
@@ -379,6 +385,8 @@ def to_json(value: Any) -> Any:
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, Execution):
         return {"execution": value.id}
+    if isinstance(value, Input):
+        return {"input": value.id}
     if isinstance(value, Asset):
         return {"asset": value.id}
     if _is_pydantic_model(value):

@@ -32,6 +32,8 @@ dependencies, so one on children submitted with ``wait`` (recorded with the subm
 Submit refs. An executor numbers its submits ``"1"``, ``"2"``, … which is unique only within
 its execution, yet ``submitted`` replies carry no parent. So on the wire each submit gets a ref
 unique within this worker, and replies are mapped back to the execution and its own ref.
+Questions for people (``submit_input``, answered by ``input_submitted``) share those refs, and
+are re-sent after a ``welcome`` like unanswered submits (the server finds the input it made).
 """
 
 from __future__ import annotations
@@ -565,7 +567,7 @@ class Worker:
             self._execute(message)
         elif kind == "welcome":
             self._welcome_again(message)
-        elif kind == "submitted":
+        elif kind in ("submitted", "input_submitted"):
             self._reply_to_submit(message)
         elif kind == "resolved":
             self._resolved(message)
@@ -717,10 +719,11 @@ class Worker:
         execution = self._executions.get(execution_id) if isinstance(execution_id, str) else None
         if execution is None or execution.process is not process:
             return
-        if kind == "submit":
+        if kind in ("submit", "submit_input"):
             self._ref_counter += 1
             ref = str(self._ref_counter)
-            outgoing = {**message, "ref": ref, "parent": execution_id}
+            own = "parent" if kind == "submit" else "execution"
+            outgoing = {**message, "ref": ref, own: execution_id}
             execution.submits[ref] = outgoing
             self._refs[ref] = (execution_id, message["ref"])
             self._send(outgoing)
