@@ -14,11 +14,21 @@
     }
   }
 
-  // CSRF: htmx requests carry the token the page was rendered with.
+  // CSRF: htmx requests carry the token the page was rendered with. A form marked
+  // data-drop-empty leaves its empty fields out of the URL (filters not set are not sent).
   document.addEventListener("htmx:configRequest", function (event) {
     var token = document.body.dataset.csrfToken;
     if (token) {
       event.detail.headers["X-CSRFToken"] = token;
+    }
+    var elt = event.detail.elt;
+    if (event.detail.verb === "get" && elt.closest && elt.closest("[data-drop-empty]")) {
+      var data = event.detail.formData;
+      Array.from(new Set(data.keys())).forEach(function (key) {
+        if (data.getAll(key).every(function (value) { return value === ""; })) {
+          data.delete(key);
+        }
+      });
     }
   });
 

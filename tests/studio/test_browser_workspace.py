@@ -271,3 +271,24 @@ def test_cancelling_from_the_queue(page, studio_server: Studio) -> None:
     outcome = api(studio_server, "GET", f"/runs/{submitted['run_id']}/result").json()
     assert outcome["status"] == "cancelled"
     assert f"Cancel {submitted['execution_id']}" in page.watched.dialogs[0]
+
+
+def test_a_filtered_list_stays_filtered_as_it_moves(page, studio_server, studio_worker) -> None:
+    page.goto("/w/default/")
+    page.select_option(".filters select[name=status]", "succeeded")
+    page.wait_for_url(re.compile(r".*/w/default/\?status=succeeded$"))
+    page.wait_for_selector("#studio-live[ws-connect*='status=succeeded']", state="attached")
+    page.wait_for_selector("#live-toggle.connected")
+    assert (
+        page.locator("#runs .status").all_inner_texts()
+        == ["succeeded"] * page.locator("#runs .status").count()
+    )
+    run_id = api(
+        studio_server,
+        "POST",
+        "/workspaces/default/runs",
+        json={"module": "tests.studio.flows.forms", "target": "greet", "arguments": ["filtered"]},
+    ).json()["run_id"]
+    page.locator(f"#runs a[href='/runs/{run_id}']").wait_for(timeout=30_000)
+    statuses = page.locator("#runs .status").all_inner_texts()
+    assert set(statuses) == {"succeeded"}
