@@ -10,6 +10,7 @@ from coflux_server import api_views
 from runs import api as runs_api
 from runs import input_api
 from workspaces import api as workspaces_api
+from workspaces import pool_api
 
 PROJECT = "projects/<slug:project>"
 WORKSPACE = f"{PROJECT}/workspaces/<path:workspace>"
@@ -24,6 +25,13 @@ urlpatterns = [
     path(f"{WORKSPACE}/manifests/<str:module>/archive", workspaces_api.archive_manifest),
     path(f"{WORKSPACE}/runs", runs_api.workspace_runs),
     path(f"{WORKSPACE}/inputs", input_api.workspace_input_list),
+    path(f"{WORKSPACE}/pools", pool_api.pools),
+    path(f"{WORKSPACE}/pools/export", pool_api.export),
+    path(f"{WORKSPACE}/pools/import", pool_api.import_),
+    path(f"{WORKSPACE}/pools/<str:pool>", pool_api.pool_detail),
+    path(f"{WORKSPACE}/pools/<str:pool>/enable", pool_api.enable),
+    path(f"{WORKSPACE}/pools/<str:pool>/disable", pool_api.disable),
+    path(f"{WORKSPACE}/pools/<str:pool>/launches", pool_api.launches),
     path(f"{WORKSPACE}/pause", workspaces_api.pause),
     path(f"{WORKSPACE}/resume", workspaces_api.resume),
     path(f"{WORKSPACE}/archive", workspaces_api.archive),

@@ -25,6 +25,8 @@ from workspaces import pool_fields
 from workspaces.models import Launch, Pool, Workspace
 
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
+RESERVED = frozenset({"export", "import"})
+"""Names the API's paths use (``pools/export``, ``pools/import``)."""
 MAX_TAGS = 100
 LAUNCHES_SHOWN = 100
 """The newest launches of a pool that ``pools launches`` shows."""
@@ -34,68 +36,11 @@ class PoolNotFound(DomainError):
     code = Code.NOT_FOUND
 
 
-class PoolInfo(TypedDict):
-    name: str
-    type: str
-    state: str
-    modules: list[str]
-    provides: dict[str, list[str]]
-    accepts: dict[str, list[str]]
-    fields: dict[str, Any]
-    createdAt: str
-    updatedAt: str
-
-
-class LaunchInfo(TypedDict):
-    id: str
-    pool: str
-    state: str
-    session: str | None
-    error: str
-    createdAt: str
-    launchedAt: str | None
-    activatedAt: str | None
-    drainingAt: str | None
-    stoppedAt: str | None
-
-
-def pool_info(pool: Pool) -> PoolInfo:
-    return {
-        "name": pool.name,
-        "type": pool.type,
-        "state": pool.state,
-        "modules": list(pool.modules),
-        "provides": dict(pool.provides),
-        "accepts": dict(pool.accepts),
-        "fields": pool_fields.public(pool.config),
-        "createdAt": pool.created_at.isoformat(),
-        "updatedAt": pool.updated_at.isoformat(),
-    }
-
-
-def launch_info(launch: Launch) -> LaunchInfo:
-    def at(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return {
-        "id": launch.id,
-        "pool": launch.pool_name,
-        "state": launch.state,
-        "session": launch.session_id,
-        "error": launch.error,
-        "createdAt": launch.created_at.isoformat(),
-        "launchedAt": at(launch.launched_at),
-        "activatedAt": at(launch.activated_at),
-        "drainingAt": at(launch.draining_at),
-        "stoppedAt": at(launch.stopped_at),
-    }
-
-
 # --- reading -----------------------------------------------------------------------------
 
 
-def list_pools(workspace: Workspace) -> list[PoolInfo]:
-    return [pool_info(pool) for pool in workspace.pools.order_by("name")]
+def list_pools(workspace: Workspace) -> list[Pool]:
+    return list(workspace.pools.order_by("name"))
 
 
 def pool_named(workspace: Workspace, name: str) -> Pool:
@@ -107,11 +52,10 @@ def pool_named(workspace: Workspace, name: str) -> Pool:
     return pool
 
 
-def pool_launches(workspace: Workspace, name: str) -> list[LaunchInfo]:
+def pool_launches(workspace: Workspace, name: str) -> list[Launch]:
     """The pool's launched workers, newest first."""
     pool = pool_named(workspace, name)
-    launches = pool.launches.order_by("-created_at", "-id")[:LAUNCHES_SHOWN]
-    return [launch_info(launch) for launch in launches]
+    return list(pool.launches.order_by("-created_at", "-id")[:LAUNCHES_SHOWN])
 
 
 # --- changing ----------------------------------------------------------------------------
@@ -319,9 +263,10 @@ def launcher_types() -> frozenset[str]:
 
 
 def _check_name(name: Any) -> None:
-    if not isinstance(name, str) or not NAME.fullmatch(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name) or name in RESERVED:
         raise pool_fields.InvalidField(
-            f"Invalid pool name {name!r}: letters, digits, '_' and '-', at most 100.",
+            f"Invalid pool name {name!r}: letters, digits, '_' and '-', at most 100, "
+            "and neither 'export' nor 'import'.",
             details={"pool": name},
         )
 

@@ -60,7 +60,7 @@ def memory_mb(server: Server) -> float:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    server = Server(tmp_path_factory.mktemp("fuzz")).start()
+    server = Server(tmp_path_factory.mktemp("fuzz"), COFLUX_LAUNCHER_TYPES="docker").start()
     try:
         api = f"{server.url}/api/projects/default"
         manifest = {"modules": {"app.flows": [GREET]}}
@@ -70,6 +70,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             registered.raise_for_status()
         run = {"module": "app.flows", "target": "greet", "arguments": ["fuzz"]}
         run_id = httpx.post(f"{api}/workspaces/default/runs", json=run).json()["run_id"]
+        httpx.post(f"{api}/workspaces/default/pools", json=POOL).raise_for_status()
         httpx.put(f"{server.url}/blobs/{BLOB_KEY}", content=BLOB).raise_for_status()
         entries = {"a.txt": {"blob_key": BLOB_KEY, "size": len(BLOB)}}
         asset_id = httpx.post(f"{api}/assets", json={"entries": entries}).json()["id"]
@@ -129,6 +130,8 @@ def ids(seeded: Seeded) -> dict[str, st.SearchStrategy[str]]:
         "step_id": around(seeded.step_id, f"{seeded.run_id}:99", f"{seeded.run_id}:0"),
         "execution_id": around(seeded.execution_id, f"{seeded.run_id}:1:7"),
         "asset_id": around(seeded.asset_id),
+        "pool": around("gpu", "nothing"),
+        "number": around("i1", "i99", "x1"),
         "key": around(BLOB_KEY, "0" * 64, BLOB_KEY.upper()),
         "path": TEXT,
     }
@@ -139,6 +142,7 @@ SUBMISSIONS = [
     {"module": "app.flows", "target": "greet", "arguments": ["x"], "idempotency_key": "k"},
     {"module": "app.flows", "target": "greet", "requires": {"gpu": ["a"]}, "retries": 1},
 ]
+POOL = {"name": "gpu", "type": "docker", "modules": ["never.hosted"], "fields": {"image": "i"}}
 RENAMES = [{"name": "renamed"}, {"base": None}, {"base": "dev"}, {"name": "dev/x", "base": None}]
 VALID_BODIES: dict[str, list[Any]] = {
     "/runs": SUBMISSIONS,
@@ -149,6 +153,9 @@ VALID_BODIES: dict[str, list[Any]] = {
         {"name": "x", "execution": "R1:1:1", "entries": {"a": {"blob_key": BLOB_KEY, "size": 0}}},
     ],
     "/rerun": [{"workspace": "dev"}, {}],
+    "/pools": [{**POOL, "name": "gpu2"}],
+    "/import": [{"pools": {"gpu3": {"type": "docker", "fields": {"image": "i"}}}, "dryRun": True}],
+    "<str:pool>": [{"set": {"concurrency": 2, "env.X": "1"}}, {"unset": ["env.X"]}],
     "<path:workspace>": RENAMES,
 }
 """Bodies each endpoint takes, by how its path ends; others take ``{}`` (or PATCH a rename)."""
