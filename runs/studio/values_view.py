@@ -1,6 +1,6 @@
 """Studio's one value renderer: arguments, results and log values, drawn as what they are.
 
-Values are in the wire format (``coflux.serialization``): JSON whose objects are typed
+Values are in the wire format (``coflux._serialization``): JSON whose objects are typed
 wrappers, plus references. The renderer turns one into escaped HTML, never fetching nor
 decoding anything: JSON as a collapsible tree (``<details>``, no script needed); tuples, sets,
 dicts with other keys than strings, datetimes, Decimals, UUIDs shown with their kind; bytes,

@@ -12,7 +12,7 @@ inputs (questions for people, see ``submit_input``) ``<run>/i<n>``.
 ``validate`` checks a worker's messages through (``coflux_wire.validation``): what it accepts
 can be applied and stored as it is, so the server checks nothing again.
 
-Values (arguments and results) use the value format of ``coflux.serialization``::
+Values (arguments and results) use the value format of ``coflux._serialization``::
 
     {"type": "inline", "format": "json", "data": <json with typed wrappers>, "refs": [...]}
 
@@ -45,7 +45,7 @@ Worker → server
     cancel      an execution cancels other executions (and their descendants) or inputs
     result      an execution finished; the server replies ``ack`` once it is stored
     log         captured output and log lines of an execution
-    metric      metric definitions and points of an execution (see ``coflux.metrics``)
+    metric      metric definitions and points of an execution (see ``coflux._metrics``)
     heartbeat   the executions the worker is running right now
     waiting     an execution is blocked waiting for results (or runs again)
     declined    an execution ``welcome`` listed that this worker never received (the server

@@ -271,7 +271,7 @@ def _submit(message: dict[str, Any]) -> None:
 
 
 def _check_options(options: dict[str, Any]) -> None:
-    """The options of a call, as ``coflux.options`` normalises them; all may be left out."""
+    """The options of a call, as ``coflux._options`` normalises them; all may be left out."""
     _optional(options.get("wait"), _check_indexes, "submit: option 'wait'")
     memo = options.get("memo")
     if type(memo) is not bool:
