@@ -294,6 +294,30 @@ class Client:
         path = self._project_path(f"steps/{quote(step_id, safe='')}/rerun")
         return self._request("POST", path, json={"workspace": workspace})
 
+    def inputs(
+        self, workspace: str, *, run: str | None = None, state: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The workspace's inputs, oldest first, as the API shows them (camelCase)."""
+        params = {key: value for key, value in (("run", run), ("state", state)) if value}
+        return self._request("GET", self._workspace_path(workspace, "inputs"), params=params)[
+            "inputs"
+        ]
+
+    def input(self, input_id: str) -> dict[str, Any]:
+        """An input (``<run>/i<n>``): its prompt, schema, state and response."""
+        return self._request("GET", self._input_path(input_id, ""))
+
+    def respond_input(self, input_id: str, value: Any) -> dict[str, Any]:
+        """Answer an input with JSON ``value``; the input as it is now."""
+        return self._request("POST", self._input_path(input_id, "/respond"), json={"value": value})
+
+    def dismiss_input(self, input_id: str) -> dict[str, Any]:
+        return self._request("POST", self._input_path(input_id, "/dismiss"), json={})
+
+    def _input_path(self, input_id: str, action: str) -> str:
+        # ``<run>/i<n>``: the slash is part of the path the API expects.
+        return self._project_path(f"inputs/{quote(input_id, safe='/')}{action}")
+
     def create_asset(
         self,
         entries: dict[str, dict[str, Any]],

@@ -13,6 +13,7 @@ from .._version import __version__
 from .activity import queue, sessions
 from .assets import assets
 from .blobs import blobs
+from .inputs import inputs
 from .logs import logs
 from .manifests import manifests
 from .options import CofluxGroup, global_options
@@ -36,6 +37,7 @@ cli.add_command(workspaces)
 cli.add_command(logs)
 cli.add_command(assets)
 cli.add_command(blobs)
+cli.add_command(inputs)
 cli.add_command(sessions)
 cli.add_command(queue)
 
