@@ -16,7 +16,7 @@ from typing import Any
 
 from runs.creation import create_run
 from runs.models import Execution
-from runs.orchestration import loading, outcomes, policies
+from runs.orchestration import loading, outcomes, policies, pools
 from runs.orchestration.memory import ExecutionSpec, Memory, RunInfo, SessionState
 from runs.orchestration.tick import Tick
 from runs.states import State, sources
@@ -30,6 +30,7 @@ def dispatch(memory: Memory, tick: Tick) -> None:
     available = [s for s in memory.sessions.values() if s.takes_work()]
     blocked = set().union(*(s.blocked for s in available))
     assigned: dict[str, list[str]] = defaultdict(list)
+    unplaced: list[ExecutionSpec] = []
     spawned = False
     # ``pending`` holds executions in the order they were queued, oldest first.
     for spec in list(memory.pending.values()):
@@ -49,11 +50,10 @@ def dispatch(memory: Memory, tick: Tick) -> None:
             _spawn(memory, tick, spec)
             spawned = True
             continue
-        if not available:
-            continue
         for_blocked = spec.owner_id in blocked
         eligible = [s for s in available if s.admits(for_blocked) and _fits(s, spec)]
         if not eligible:
+            unplaced.append(spec)
             continue
         session = random.choice(eligible)
         del memory.pending[spec.id]
@@ -67,6 +67,8 @@ def dispatch(memory: Memory, tick: Tick) -> None:
         if not session.takes_work():
             available.remove(session)
     _store_assignments(tick, assigned)
+    # What no session could take may have a worker launched for it.
+    pools.launch_for(memory, tick, unplaced)
     if spawned:
         # The spawned runs' roots were queued meanwhile: they may start at once.
         dispatch(memory, tick)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from runs.orchestration.fleet import Fleet
+
 TargetKey = tuple[str, str, str]
 """(module, target, type) of a target a worker hosts."""
 
@@ -168,6 +170,8 @@ class Memory:
     looked up in the database when named (see ``inputs``)."""
     defer_changed: bool = False
     """A deferred execution was queued since deferred ones were last collapsed."""
+    fleet: Fleet = field(default_factory=Fleet)
+    """Pools and the workers they launched (see ``pools``)."""
 
     def unfinished(self, execution_id: str) -> ExecutionSpec | None:
         return self.pending.get(execution_id) or self.running.get(execution_id)

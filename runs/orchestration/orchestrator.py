@@ -35,6 +35,7 @@ from runs.orchestration import (
     lease,
     loading,
     messages,
+    pools,
     records,
     sessions,
 )
@@ -76,11 +77,13 @@ class Orchestrator:
 
     def _load(self, keep_sessions: bool) -> Outbox:
         previous = self.memory.sessions if keep_sessions else {}
+        fleet = self.memory.fleet if keep_sessions else None
         self.memory = Memory(self.project_id)
         tick = Tick(timezone.now())
         with _database(), transaction.atomic():
             self._renew_lease(tick.now, force=True)
             loading.load(self.memory, tick, keep=previous)
+            pools.load(self.memory, tick, fleet)
             tick.flush()
         return tick.outbox + events.of_tick(self.memory, tick)
 
@@ -126,6 +129,7 @@ class Orchestrator:
         tick = Tick(timezone.now())
         by_type: dict[str, list[Incoming[Any]]] = defaultdict(list)
         command_envelopes = []
+        launcher_reports = []
         with transaction.atomic():
             self._renew_lease(tick.now)
             for envelope in envelopes:
@@ -138,6 +142,8 @@ class Orchestrator:
                     _wake(memory, tick)
                 elif kind == "command":
                     command_envelopes.append(envelope)
+                elif kind == "launcher":
+                    launcher_reports.append(envelope)
                 elif kind == "message":
                     session = memory.sessions.get(envelope["session"])
                     if session is None or session.channel != envelope["channel"]:
@@ -162,6 +168,7 @@ class Orchestrator:
             sessions.declined(memory, tick, by_type["declined"])
             sessions.heartbeats(memory, tick, by_type["heartbeat"])
             sessions.draining(memory, tick, by_type["draining"])
+            pools.reports(memory, tick, launcher_reports)
             if command_envelopes:
                 # Commands read steps and executions back from the database.
                 tick.flush()
@@ -170,13 +177,16 @@ class Orchestrator:
                 tick.outbox.append(records.reply(envelope, answer))
             sessions.expire(memory, tick)
             dispatch.dispatch(memory, tick)
+            pools.sweep(memory, tick)
             tick.flush()
         return tick.outbox + events.of_tick(memory, tick)
 
     def next_deadline(self) -> datetime | None:
         """When the orchestrator must tick even if nothing arrives (expiries, due executions,
-        the lease's renewal)."""
-        times = sessions.next_expiry(self.memory) + dispatch.next_due(self.memory, timezone.now())
+        pool workers' polls and idle times, the lease's renewal)."""
+        now = timezone.now()
+        times = sessions.next_expiry(self.memory) + dispatch.next_due(self.memory, now)
+        times += pools.next_deadline(self.memory, now)
         if self.lease_renewed_at is not None:
             times.append(self.lease_renewed_at + timedelta(seconds=_renew_interval()))
         return min(times) if times else None
@@ -194,8 +204,9 @@ class Orchestrator:
 
 
 def _wake(memory: Memory, tick: Tick) -> None:
-    """Pick up runs queued by the API, and workspace changes (pause, resume)."""
+    """Pick up runs queued by the API, and workspace and pool changes (pause, resume)."""
     loading.load_workspaces(memory)
+    pools.load_pools(memory)
     for execution in loading.queued_since_last_look(memory):
         spec = loading.spec_from_row(memory, execution)
         memory.queue(spec)

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from runs.orchestration import bus
+from runs.orchestration import bus, launching
 from runs.orchestration.orchestrator import DatabaseUnavailable, LeaseLost, Orchestrator
 
 logger = logging.getLogger("coflux.orchestrator")
@@ -46,6 +46,7 @@ class Runner:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.leading = False
         self.thread = ThreadPoolExecutor(1, thread_name_prefix=f"orchestrator-{project_id}")
+        self.launching = launching.Launching(self.put)
 
     def put(self, envelope: dict[str, Any]) -> None:
         self.queue.put_nowait(envelope)
@@ -61,7 +62,7 @@ class Runner:
                 self.leading = True
                 reader = asyncio.create_task(self._read_channel_layer())
                 try:
-                    await bus.to_consumers(outbox)
+                    await self._deliver(outbox)
                     await self._loop()
                 finally:
                     self.leading = False
@@ -85,13 +86,20 @@ class Runner:
             batch = await self._next_batch(self.orchestrator.next_deadline())
             started = time.perf_counter()
             outbox = await self._apply(batch)
-            await bus.to_consumers(outbox)
+            await self._deliver(outbox)
             logger.debug(
                 "tick: %d in, %d out, %.1f ms",
                 len(batch),
                 len(outbox),
                 (time.perf_counter() - started) * 1000,
             )
+
+    async def _deliver(self, outbox: list[tuple[str, dict[str, Any]]]) -> None:
+        """Send a committed tick's messages, and start the launcher calls it decided."""
+        jobs, messages = launching.split(outbox)
+        if jobs:
+            self.launching.start(jobs)
+        await bus.to_consumers(messages)
 
     async def _apply(self, batch: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
         """Tick with the batch until it is applied: while the database is unavailable, wait
@@ -122,7 +130,7 @@ class Runner:
         while True:
             try:
                 outbox = await self._call(_reloaded, self.orchestrator)
-                await bus.to_consumers(outbox)
+                await self._deliver(outbox)
                 return
             except DatabaseUnavailable as exc:
                 logger.warning("project %d: still no database (%s)", self.project_id, exc)
