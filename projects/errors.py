@@ -59,6 +59,7 @@ class Code(StrEnum):
     INVALID_MESSAGE = "invalid_message"
     INVALID_SUBMIT = "invalid_submit"
     INVALID_WAIT = "invalid_wait"
+    INVALID_CANCEL = "invalid_cancel"
     UNKNOWN_EXECUTION = "unknown_execution"
     NOT_READY = "not_ready"
     VERSION_MISMATCH = "version_mismatch"

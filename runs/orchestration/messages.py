@@ -148,7 +148,12 @@ def submits(memory: Memory, tick: Tick, items: list[Incoming[protocol.Submit]]) 
 
 
 def _run_of(execution_id: str) -> str:
-    return execution_id.split(":", 1)[0]
+    """The run of an execution (``R…:n:m``) or an input (``R…/in``)."""
+    return execution_id.split(":", 1)[0].split("/", 1)[0]
+
+
+def _not_running(execution_id: str, code: Code) -> dict[str, Any]:
+    return {**records.error(code, f"{execution_id} is not running here"), "execution": execution_id}
 
 
 def _new_step(
@@ -241,13 +246,7 @@ def waits(memory: Memory, tick: Tick, items: list[Incoming[protocol.Wait]]) -> N
     for item in items:
         waiter = item.message["execution"]
         if waiter not in item.session.executions:
-            tick.send(
-                item.channel,
-                {
-                    **records.error(Code.INVALID_WAIT, f"{waiter} is not running here"),
-                    "execution": waiter,
-                },
-            )
+            tick.send(item.channel, _not_running(waiter, Code.INVALID_WAIT))
             continue
         unresolved = []
         for target in item.message["targets"]:
@@ -282,8 +281,16 @@ def waits(memory: Memory, tick: Tick, items: list[Incoming[protocol.Wait]]) -> N
 
 
 def cancels(memory: Memory, tick: Tick, items: list[Incoming[protocol.Cancel]]) -> None:
-    """Cancel executions (with their descendants) and inputs."""
-    targets = [t for item in items for t in item.message["targets"]]
+    """Cancel executions (with their descendants) and inputs, on behalf of an execution
+    running on the sender's session, and only within the runs that session works on: a worker
+    cannot cancel what belongs to other runs or other workers' runs."""
+    targets = []
+    for item in items:
+        if item.message["execution"] not in item.session.executions:
+            tick.send(item.channel, _not_running(item.message["execution"], Code.INVALID_CANCEL))
+            continue
+        runs = {_run_of(e) for e in item.session.executions}
+        targets += [t for t in item.message["targets"] if _run_of(t) in runs]
     asked = [t for t in targets if inputs.is_input_id(t)]
     if asked:
         inputs.cancel(memory, tick, asked)

@@ -267,7 +267,11 @@ def chains(memory: Memory, ids: Iterable[str]) -> dict[str, Chain]:
             else:
                 missing[current].append(origin)
         if missing:
-            for row in Result.objects.filter(execution_id__in=list(missing)):
+            stored = Result.objects.filter(
+                execution_id__in=list(missing),
+                execution__workspace__project_id=memory.project_id,
+            )
+            for row in stored:
                 origins = missing.pop(row.execution_id)
                 if row.successor_id is not None:
                     remember(memory.forwards, row.execution_id, row.successor_id)

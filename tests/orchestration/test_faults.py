@@ -179,3 +179,42 @@ def test_changes_are_announced_to_the_runs_and_workspaces_groups(harness):
     outbox = harness.send(result(root, data=1))
     kinds = [m["type"] for channel, m in outbox if channel == "group:run.Rtest1"]
     assert kinds == ["run.changed", "run.finished"]
+
+
+def test_a_cancel_reaches_only_the_runs_the_senders_session_works_on(harness):
+    harness.connect(concurrency=4)
+    mine = queue_run(harness.workspace)
+    theirs = queue_run(harness.workspace, "Rtest2")
+    harness.tick({"kind": "wake"})
+    harness.connect(channel=OTHER)
+    outbox = harness.send(
+        {"type": "cancel", "execution": mine, "targets": [mine, theirs]}, channel=OTHER
+    )
+    assert messages(outbox, "error")[0]["error"] == "invalid_cancel"
+    assert {mine, theirs} <= set(harness.orchestrator.memory.running)
+
+
+def test_an_execution_cannot_cancel_another_workers_run(harness):
+    harness.connect(concurrency=1)
+    mine, first_session = queue_run(harness.workspace), harness.session
+    harness.tick({"kind": "wake"})
+    harness.connect(channel=OTHER, concurrency=1)
+    theirs = queue_run(harness.workspace, "Rtest2")
+    harness.tick({"kind": "wake"})
+    assert harness.orchestrator.memory.running[theirs].session_id == harness.session
+    harness.session = first_session
+    harness.send({"type": "cancel", "execution": mine, "targets": [theirs]})
+    assert Execution.objects.get(id=theirs).state == State.ASSIGNED
+
+
+def test_a_wait_never_reaches_another_projects_execution(harness):
+    from projects.models import Project
+    from workspaces.models import Workspace
+
+    other_project = Project.objects.ensure("other")
+    foreign = queue_run(Workspace.objects.ensure(other_project, "default"), "Rforeign")
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    outbox = harness.send({"type": "wait", "execution": root, "targets": [foreign], "reply": True})
+    assert messages(outbox, "error")[0]["error"] == "unknown_execution"
