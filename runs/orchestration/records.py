@@ -14,18 +14,17 @@ from runs.orchestration.bus import REPLY_PREFIX
 def result_row(
     execution_id: str, result: dict[str, Any], successor: str | None, now: datetime
 ) -> Result:
+    """The row recording a result (its shape checked by the protocol)."""
     kind = result["type"]
     row = Result(execution_id=execution_id, type=kind, successor_id=successor, created_at=now)
     if kind == "value":
-        row.value = result.get("value")
+        row.value = result["value"]
     elif kind == "error":
-        error = result.get("error") if isinstance(result.get("error"), dict) else {}
-        frames = error.get("frames")
-        retryable = error.get("retryable")
-        row.error_type = str(error.get("type") or "builtins.Exception")[:255]
-        row.error_message = str(error.get("message") or "")
-        row.error_frames = frames if isinstance(frames, list) else []
-        row.retryable = retryable if isinstance(retryable, bool) else None
+        error = result["error"]
+        row.error_type = error["type"]
+        row.error_message = error["message"]
+        row.error_frames = error.get("frames") or []
+        row.retryable = error.get("retryable")
     return row
 
 

@@ -42,7 +42,9 @@ def connect(memory: Memory, tick: Tick, envelope: Connect) -> None:
             records.error(Code.WORKSPACE_MISMATCH, "the session belongs to another workspace"),
         )
         return
-    declared = [{"module": m, "name": t, "type": k} for m, t, k in sorted(targets)]
+    # Kept whole, parameters included, so that a task's arguments can be named where shown.
+    by_key = {(t["module"], t["name"], t["type"]): t for t in hello["targets"]}
+    declared = [by_key[key] for key in sorted(by_key)]
     fields = {
         "targets": declared,
         "concurrency": hello["concurrency"],
