@@ -349,9 +349,14 @@ def _poll_at(memory: Memory, launch: LaunchState) -> datetime | None:
     if launch.handle is None or launch.busy or launch.state == Launch.State.DRAINING:
         return None
     session = memory.sessions.get(launch.session_id)
-    connected = session is not None and session.channel is not None
     since = launch.polled_at or launch.created_at
-    return since + (POLL_CONNECTED if connected else POLL_DISCONNECTED)
+    if session is not None and session.channel is not None:
+        return since + POLL_CONNECTED
+    dropped = session.disconnected_at if session is not None else None
+    if dropped is not None and (launch.polled_at is None or launch.polled_at < dropped):
+        # A worker whose connection dropped is asked about at once: it may have died.
+        return dropped
+    return since + POLL_DISCONNECTED
 
 
 def _end(memory: Memory, tick: Tick, launch: LaunchState, state: Launch.State, error: str) -> None:

@@ -15,7 +15,7 @@ from runs.models import Execution
 from runs.orchestration import pools
 from runs.orchestration.orchestrator import Orchestrator
 from runs.states import State
-from tests.orchestration.support import messages, queue_run, result, value
+from tests.orchestration.support import CHANNEL, messages, queue_run, result, value
 from workspaces.models import Launch, Pool, Workspace
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("launchers")]
@@ -367,7 +367,7 @@ def test_a_launch_cut_short_by_a_restart_fails(harness):
     assert launch.state == "failed" and "restarted" in launch.error
 
 
-def test_after_a_restart_launches_are_polled_and_stopped_as_before(harness):
+def test_after_a_restart_launched_workers_are_polled_at_once(harness):
     job, execution_id = launched(harness)
     connect_launched(harness, job)
     harness.send(result(execution_id, data=2))
@@ -376,6 +376,19 @@ def test_after_a_restart_launches_are_polled_and_stopped_as_before(harness):
     restarted.load()
     outbox = restarted.tick([{"kind": "wake"}])
 
-    assert jobs(outbox, "poll") == []
+    [poll] = jobs(outbox, "poll")
+    assert poll["handle"] == {"pid": 4242}
     assert Launch.objects.get(id=job["launch"]).state == "active"
     assert job["launch"] in restarted.memory.fleet.launches
+
+
+def test_a_worker_whose_connection_drops_is_polled_at_once(harness):
+    job, _ = launched(harness)
+    connect_launched(harness, job)
+    report(harness, job["launch"], "poll", alive=True)
+
+    outbox = harness.tick({"kind": "disconnect", "session": harness.session, "channel": CHANNEL})
+
+    assert len(jobs(outbox, "poll")) == 1
+    report(harness, job["launch"], "poll", alive=False, error="killed by signal 9")
+    assert Launch.objects.get(id=job["launch"]).state == "dead"
