@@ -19,6 +19,8 @@ class Action(StrEnum):
     """Read pages, runs, logs and assets."""
     OPERATE = "operate"
     """Submit runs, cancel executions, re-run steps, pause and resume workspaces."""
+    RESPOND = "respond"
+    """Answer or dismiss inputs (``cf.Prompt``); an input's ``requires`` may narrow it here."""
     ADMINISTER = "administer"
     """Create and archive workspaces."""
 

@@ -39,7 +39,7 @@ from projects.permissions import Action, may
 from runs.models import Execution, Run
 from runs.orchestration.events import run_group, workspace_group
 from runs.snapshots import UNFINISHED_STATUSES, run_status
-from runs.studio import workspace_parts
+from runs.studio import prompts, workspace_parts
 from runs.studio.http import studio_project
 from runs.studio.run_parts import find_run, render_part
 from runs.studio.run_state import RunState
@@ -163,6 +163,16 @@ def _panel_concerned(page: Page, event: dict[str, Any]) -> bool:
     return f"{state.run_id}:{state.step}" in (event.get("steps") or ())
 
 
+def _inputs_changed(page: Page, event: dict[str, Any]) -> bool:
+    return bool(event.get("inputs"))
+
+
+def _draw_run_inputs(page: Page) -> Drawn:
+    assert page.run is not None
+    context = prompts.run_inputs_part(page.run, page.user)
+    return Drawn(workspace_parts.draw(prompts.RUN_INPUTS, context))
+
+
 RUN_PARTS = [
     LivePart(
         _run_groups,
@@ -177,6 +187,7 @@ RUN_PARTS = [
         refresh=2.0,
     ),
     LivePart(_run_groups, _panel_concerned, _draw_run_part("panel")),
+    LivePart(_run_groups, _inputs_changed, _draw_run_inputs),
 ]
 
 
@@ -259,6 +270,12 @@ QUEUE = LivePart(
     refresh=5.0,
 )
 
+INPUTS = LivePart(
+    _workspace_groups,
+    lambda page, event: _workspace_changed(page, event) and _inputs_changed(page, event),
+    _draw_workspace_part(prompts.INPUTS, lambda page, ws: prompts.inputs_part(ws, page.user)),
+)
+
 PAGES: dict[str, list[LivePart]] = {
     "run": [*RUN_PARTS, SIDEBAR_PART],
     "overview": [SIDEBAR_PART, OVERVIEW_RUNS],
@@ -266,6 +283,7 @@ PAGES: dict[str, list[LivePart]] = {
     "module": [SIDEBAR_PART, MODULE_QUEUE],
     "workers": [SIDEBAR_PART, SESSIONS],
     "queue": [SIDEBAR_PART, QUEUE],
+    "inputs": [SIDEBAR_PART, INPUTS],
 }
 """The live parts of each kind of page (the ``page`` its socket names)."""
 

@@ -35,6 +35,7 @@ from runs.models import Execution, Run
 from runs.studio.context import chrome, live_url
 from runs.studio.http import is_partial, render_page, require, studio_project, studio_view
 from runs.studio.log_view import json_lines, text_lines
+from runs.studio.prompts import run_inputs_part
 from runs.studio.run_parts import (
     find_run,
     group_context,
@@ -78,7 +79,11 @@ def run_page(request: HttpRequest, run_id: str) -> HttpResponse:
     if target == "log-list":
         context = {**logs_context(found, state), "state": state, "live_url": _live(found, state)}
         return render(request, "studio/run/_log_list.html", context)
-    context = {**page_context(found, state, now), "live_url": _live(found, state)}
+    context = {
+        **page_context(found, state, now),
+        **run_inputs_part(found, request.user),
+        "live_url": _live(found, state),
+    }
     return render_page(
         request,
         "studio/run/page.html",

@@ -10,7 +10,14 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from runs.studio import run_page, views_module, views_workers, views_workflow, views_workspace
+from runs.studio import (
+    run_page,
+    views_inputs,
+    views_module,
+    views_workers,
+    views_workflow,
+    views_workspace,
+)
 
 app_name = "studio"
 
@@ -41,6 +48,9 @@ urlpatterns = [
     path(f"{WORKSPACE}/workers", views_workers.workers, name="workers"),
     path(f"{WORKSPACE}/queue", views_workers.queue, name="queue"),
     path(f"{WORKSPACE}/queue/cancel", views_workers.cancel, name="cancel_queued"),
+    path(f"{WORKSPACE}/inputs", views_inputs.inputs, name="inputs"),
+    path("inputs/<str:run_id>/<str:number>/respond", views_inputs.respond, name="respond_input"),
+    path("inputs/<str:run_id>/<str:number>/dismiss", views_inputs.dismiss, name="dismiss_input"),
     path("runs/<str:run_id>", run_page.run_page, name="run"),
     path(
         "runs/<str:run_id>/groups/<str:execution>/<int:group>",

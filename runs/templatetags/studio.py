@@ -1,13 +1,18 @@
-"""Template filters Studio's pages share: durations and ages in short words, and run links."""
+"""Template filters Studio's pages share: durations and ages in short words, run links, and
+what inputs need (their URLs, responses as JSON, the count waiting)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from django import template
 from django.utils import timezone
 
+from runs.inputs import pending_count
 from runs.studio import links
+from workspaces.models import Workspace
 
 register = template.Library()
 
@@ -52,3 +57,21 @@ def run_url(run_id: str) -> str:
 def execution_url(execution_id: str) -> str:
     """The run page with the execution selected."""
     return links.execution_url(execution_id)
+
+
+@register.filter
+def input_number(input_id: str) -> str:
+    """``i3`` of the input ``R…/i3`` (its URLs name the run and the number apart)."""
+    return input_id.rpartition("/")[2]
+
+
+@register.filter
+def to_json(value: Any) -> str:
+    """Plain JSON as compact text (escaped by the template like any text)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+@register.simple_tag
+def pending_inputs(workspace: Workspace) -> int:
+    """How many inputs of the workspace wait for an answer (the chrome's count)."""
+    return pending_count(workspace)
