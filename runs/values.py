@@ -20,9 +20,10 @@ def describe(value: Any) -> Any:
     Inline data becomes the JSON it stands for (dicts with string keys objects, other dicts
     lists of pairs, tuples and sets lists, dates, numbers beyond JSON and decimals their text,
     strings holding NUL or lone surrogates with U+FFFD for those); a value kept as a blob
-    is ``{"blob": key, "size": n}``; references are ``{"execution": id}``, ``{"asset": id,
-    "name", "count", "size"}`` and, for fragments, ``{"fragment": format, "key", "size"}``
-    plus the pickled ``type`` or the pydantic ``model``. The server never unpickles anything.
+    is ``{"blob": key, "size": n}``; references are ``{"execution": id}``, ``{"input": id}``,
+    ``{"asset": id, "name", "count", "size"}`` and, for fragments, ``{"fragment": format,
+    "key", "size"}`` plus the pickled ``type`` or the pydantic ``model``. The server never
+    unpickles anything.
     """
     if not isinstance(value, dict):
         return None
@@ -39,6 +40,8 @@ def _describe_ref(ref: Any) -> Any:
     kind = ref.get("type")
     if kind == "execution":
         return {"execution": ref.get("id")}
+    if kind == "input":
+        return {"input": ref.get("id")}
     if kind == "asset":
         return {key: ref.get(key) for key in ("name", "count", "size")} | {"asset": ref.get("id")}
     if kind == "fragment":
