@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
@@ -31,6 +30,9 @@ GIVE_UP_AFTER = 5
 """Failed attempts at a batch, the database answering in between, before the envelopes it
 refuses are answered with errors."""
 MAX_RETRY_SECONDS = 5.0
+FOLLOWER_POLL_SECONDS = 1.0
+"""How often a process that does not hold a project's lease tries to take it: a dead holder on
+this host is replaced at once, so orchestration moves within about this long."""
 LAZY_SECONDS = 0.02
 LAZY_MESSAGES = frozenset({"started", "log", "heartbeat"})
 T = TypeVar("T")
@@ -56,7 +58,7 @@ class Runner:
             try:
                 outbox = await self._call(self._try_load)
                 if outbox is None:
-                    await asyncio.sleep(settings.COFLUX_LEASE_SECONDS / 3)
+                    await asyncio.sleep(FOLLOWER_POLL_SECONDS)
                     continue
                 logger.info("orchestrating project %d", self.project_id)
                 self.leading = True
