@@ -163,6 +163,9 @@ class Client:
         if response.is_error:
             self._reached |= response.status_code not in RETRIED_STATUSES
             raise _api_error(response)
+        if response.status_code == 204:
+            self._reached = True
+            return None
         try:
             body = response.json()
         except ValueError:
@@ -376,6 +379,55 @@ class Client:
         """The workspace's unfinished executions: ``[{"execution_id", "module", "target",
         "status", "session", "created_at", "execute_after"}]``."""
         return self._request("GET", self._workspace_path(workspace, "queue"))["executions"]
+
+    def pools(self, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's pools: ``[{"name", "type", "state", "modules", "provides",
+        "accepts", "fields", "createdAt", "updatedAt"}]``."""
+        return self._request("GET", self._workspace_path(workspace, "pools"))["pools"]
+
+    def pool(self, workspace: str, name: str) -> dict[str, Any]:
+        return self._request("GET", self._pool_path(workspace, name))
+
+    def create_pool(self, workspace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a pool from ``{"name", "type", "modules"?, "provides"?, "accepts"?,
+        "fields"?}``."""
+        return self._request("POST", self._workspace_path(workspace, "pools"), json=body)
+
+    def update_pool(self, workspace: str, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``{"set"?, "unset"?, "modules"?, "provides"?, "accepts"?}`` into a pool."""
+        return self._request("PATCH", self._pool_path(workspace, name), json=changes)
+
+    def delete_pool(self, workspace: str, name: str) -> None:
+        self._request("DELETE", self._pool_path(workspace, name))
+
+    def set_pool_enabled(self, workspace: str, name: str, enabled: bool) -> dict[str, Any]:
+        action = "enable" if enabled else "disable"
+        return self._request("POST", self._pool_path(workspace, name, action), json={})
+
+    def pool_launches(self, workspace: str, name: str) -> list[dict[str, Any]]:
+        """The workers a pool launched, newest first: ``[{"id", "pool", "state", "session",
+        "error", "createdAt", "launchedAt", "activatedAt", "drainingAt", "stoppedAt"}]``."""
+        return self._request("GET", self._pool_path(workspace, name, "launches"))["launches"]
+
+    def export_pools(self, workspace: str, only: list[str] | None = None) -> dict[str, Any]:
+        path = self._workspace_path(workspace, "pools/export")
+        return self._request("GET", path, params={"only": only or []})["pools"]
+
+    def import_pools(
+        self,
+        workspace: str,
+        pools: dict[str, Any],
+        *,
+        only: list[str] | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Create or replace pools: ``{"created", "updated", "unchanged", "dryRun"}``."""
+        body = {"pools": pools, "only": only or [], "dryRun": dry_run}
+        return self._request("POST", self._workspace_path(workspace, "pools/import"), json=body)
+
+    def _pool_path(self, workspace: str, name: str, action: str = "") -> str:
+        path = f"pools/{quote(name, safe='')}" + (f"/{action}" if action else "")
+        return self._workspace_path(workspace, path)
 
     def wait_for_result(self, run_id: str, *, timeout: float | None = None) -> dict[str, Any]:
         """The run's result once it has finished (or as it stands after ``timeout`` seconds)."""

@@ -17,6 +17,7 @@ from .inputs import inputs
 from .logs import logs
 from .manifests import manifests
 from .options import CofluxGroup, global_options
+from .pools import pools
 from .runs import runs, submit
 from .worker import worker
 from .workspaces import workspaces
@@ -40,6 +41,7 @@ cli.add_command(blobs)
 cli.add_command(inputs)
 cli.add_command(sessions)
 cli.add_command(queue)
+cli.add_command(pools)
 
 
 def main() -> None:
