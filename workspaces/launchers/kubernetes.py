@@ -38,8 +38,8 @@ def _api(config: Mapping[str, Any]) -> Iterator[k8s.ApiClient]:
     if config.get("apiServer"):
         configuration.host = config["apiServer"]
         if config.get("token"):
-            configuration.api_key = {"authorization": config["token"]}
-            configuration.api_key_prefix = {"authorization": "Bearer"}
+            configuration.api_key = {"BearerToken": config["token"]}
+            configuration.api_key_prefix = {"BearerToken": "Bearer"}
         configuration.verify_ssl = not config.get("insecure", False)
         if config.get("caCert"):
             configuration.ssl_ca_cert = config["caCert"]
