@@ -30,14 +30,14 @@ def test_a_task_failing_twice_succeeds_on_its_third_attempt(server, worker, tmp_
 
 def test_when_the_limit_is_exhausted_the_caller_sees_the_last_error(server, worker, tmp_path):
     run_id = server.submit(DURABLE, "call_flaky", str(tmp_path), 5)
-    assert value_of(server.result(run_id, wait=20)) == "caught attempt 3"
+    assert value_of(server.result(run_id, wait=20)) == "caught builtins.RuntimeError: attempt 3"
     assert attempts(server.run(run_id), "flaky") == [(1, "failed"), (2, "failed"), (3, "failed")]
     assert count(tmp_path, "flaky") == 3
 
 
 def test_an_error_not_matching_when_is_not_retried(server, worker, tmp_path):
     run_id = server.submit(DURABLE, "call_picky", str(tmp_path), "ValueError")
-    assert value_of(server.result(run_id, wait=20)) == "caught attempt 1"
+    assert value_of(server.result(run_id, wait=20)) == "caught builtins.ValueError: attempt 1"
     assert attempts(server.run(run_id), "picky") == [(1, "failed")]
     assert count(tmp_path, "picky") == 1
 
