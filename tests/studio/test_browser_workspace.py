@@ -115,7 +115,7 @@ def test_submitting_from_the_form_opens_the_run(page, studio_server, studio_work
     page.wait_for_url(re.compile(r".*/runs/R\w+$"))
     run_id = page.url.rsplit("/", 1)[1]
     assert run_id in page.inner_text("#run-header")
-    result = api(studio_server, "GET", f"/runs/{run_id}/result", params={"wait": 30}).json()
+    result = studio_server.server.result(run_id, wait=30)
     assert result["status"] == "succeeded", result
     assert result["result"]["value"]["data"] == {
         "type": "dict",
@@ -150,20 +150,14 @@ def test_the_raw_json_switch_needs_no_script(page, studio_server, studio_worker)
     page.click("button:has-text('Run greet')")
     page.wait_for_url(re.compile(r".*/runs/R\w+$"))
     run_id = page.url.rsplit("/", 1)[1]
-    result = api(studio_server, "GET", f"/runs/{run_id}/result", params={"wait": 30}).json()
+    result = studio_server.server.result(run_id, wait=30)
     assert result["result"]["value"]["data"] == "Hello, raw?"
 
 
 def test_the_overview_lists_new_runs_live(page, studio_server, studio_worker) -> None:
     page.goto("/w/default/")
     page.wait_for_selector("#live-toggle.connected")
-    response = api(
-        studio_server,
-        "POST",
-        "/workspaces/default/runs",
-        json={"module": "tests.studio.flows.forms", "target": "greet", "arguments": ["live"]},
-    )
-    run_id = response.json()["run_id"]
+    run_id = studio_server.server.submit("tests.studio.flows.forms", "greet", "live")
     row = page.locator(f"#runs tr:has(a[href='/runs/{run_id}'])")
     row.wait_for(timeout=30_000)
     row.locator(".status:has-text('succeeded')").wait_for(timeout=30_000)
@@ -256,21 +250,16 @@ def test_cancelling_from_the_queue(page, studio_server: Studio) -> None:
     api(studio_server, "POST", "/workspaces", json={"name": "held"})
     manifest = {"modules": {"held.flows": [{"name": "wait", "type": "workflow"}]}}
     assert api(studio_server, "POST", "/workspaces/held/manifests", json=manifest).is_success
-    submitted = api(
-        studio_server,
-        "POST",
-        "/workspaces/held/runs",
-        json={"module": "held.flows", "target": "wait", "arguments": []},
-    ).json()
+    run_id = studio_server.server.submit("held.flows", "wait", workspace="held")
+    execution_id = f"{run_id}:1:1"
     page.goto("/w/held/queue")
-    row = page.locator(f"#queue-entries tr:has-text('{submitted['execution_id']}')")
+    row = page.locator(f"#queue-entries tr:has-text('{execution_id}')")
     assert "No connected worker hosts held.flows/wait." in row.inner_text()
     page.watched.accept_dialogs = True
     row.locator("button:has-text('Cancel')").click()
     page.wait_for_selector("#queue-entries td.empty")
-    outcome = api(studio_server, "GET", f"/runs/{submitted['run_id']}/result").json()
-    assert outcome["status"] == "cancelled"
-    assert f"Cancel {submitted['execution_id']}" in page.watched.dialogs[0]
+    assert studio_server.server.result(run_id, wait=10)["status"] == "cancelled"
+    assert f"Cancel {execution_id}" in page.watched.dialogs[0]
 
 
 def test_a_filtered_list_stays_filtered_as_it_moves(page, studio_server, studio_worker) -> None:
@@ -283,12 +272,7 @@ def test_a_filtered_list_stays_filtered_as_it_moves(page, studio_server, studio_
         page.locator("#runs .status").all_inner_texts()
         == ["succeeded"] * page.locator("#runs .status").count()
     )
-    run_id = api(
-        studio_server,
-        "POST",
-        "/workspaces/default/runs",
-        json={"module": "tests.studio.flows.forms", "target": "greet", "arguments": ["filtered"]},
-    ).json()["run_id"]
+    run_id = studio_server.server.submit("tests.studio.flows.forms", "greet", "filtered")
     page.locator(f"#runs a[href='/runs/{run_id}']").wait_for(timeout=30_000)
     statuses = page.locator("#runs .status").all_inner_texts()
     assert set(statuses) == {"succeeded"}
