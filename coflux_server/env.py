@@ -11,6 +11,11 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_list(name: str, default: str) -> list[str]:
+    """A comma-separated list, without empty items."""
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":

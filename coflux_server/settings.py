@@ -7,19 +7,44 @@ channel layer so that several server processes can serve one deployment.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from coflux_server.env import env_bool, env_float, env_int, env_str
+from coflux_server import data_dir
+from coflux_server.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("COFLUX_DATA_DIR", str(Path.cwd() / "data"))).resolve()
+DATA_DIR = data_dir.prepare(Path(env_str("COFLUX_DATA_DIR", str(Path.cwd() / "data"))).resolve())
 
-SECRET_KEY = env_str("COFLUX_SECRET", "coflux-development-secret-change-me")
+# The server's secret signs sessions, CSRF tokens and service tokens. Several server processes
+# serving one deployment must share it: give it in COFLUX_SECRET, or let them share the data
+# directory, where it is generated once otherwise.
+SECRET_KEY = env_str("COFLUX_SECRET", "") or data_dir.generated_secret(DATA_DIR, "secret")
+COFLUX_TOKEN_SECRET = SECRET_KEY
 DEBUG = env_bool("COFLUX_DEBUG", False)
-ALLOWED_HOSTS = env_str("COFLUX_ALLOWED_HOSTS", "*").split(",")
+COFLUX_PUBLIC_HOST = env_str("COFLUX_PUBLIC_HOST", "")
+"""host:port at which launched workers reach the server (default: the address it listens on);
+a leading ``%`` stands for the project's name."""
+ALLOWED_HOSTS = env_list("COFLUX_ALLOWED_HOSTS", "localhost,.localhost,127.0.0.1,[::1]")
+if COFLUX_PUBLIC_HOST and not COFLUX_PUBLIC_HOST.startswith("%"):
+    # Launched workers reach the server under this name.
+    ALLOWED_HOSTS.append(urlsplit(f"//{COFLUX_PUBLIC_HOST}").hostname or COFLUX_PUBLIC_HOST)
+COFLUX_ALLOW_ORIGINS = env_list("COFLUX_ALLOW_ORIGINS", "")
+"""Origins (``https://ci.example.com``) whose pages may open websockets besides the server's own."""
+
+COFLUX_REQUIRE_AUTH = env_bool("COFLUX_REQUIRE_AUTH", False)
+"""Off: callers without credentials may use the API and connect workers (tokens still count)."""
+COFLUX_SUPER_TOKEN_HASH = env_str("COFLUX_SUPER_TOKEN_HASH", "").strip().lower()
+"""SHA-256 (hex) of the super token, which may do anything; empty: there is none."""
+if COFLUX_SUPER_TOKEN_HASH and not re.fullmatch(r"[0-9a-f]{64}", COFLUX_SUPER_TOKEN_HASH):
+    raise ImproperlyConfigured("COFLUX_SUPER_TOKEN_HASH must be 64 hexadecimal digits (SHA-256)")
+COFLUX_AUTH_FAILURE_LIMIT = env_int("COFLUX_AUTH_FAILURE_LIMIT", 20, minimum=1)
+COFLUX_AUTH_FAILURE_WINDOW = env_float("COFLUX_AUTH_FAILURE_WINDOW", 60.0)
+"""Failed logins or tokens allowed per client address within this many seconds (then 429)."""
 
 INSTALLED_APPS = [
     "daphne",
@@ -48,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every API and blob request is authenticated here (coflux_server.request_auth).
+    "coflux_server.request_auth.authenticate_requests",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -89,7 +116,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "coflux.sqlite3",
+            "NAME": data_dir.private_file(DATA_DIR / "coflux.sqlite3"),
             # The orchestrator and the consumers keep their connections between calls.
             "CONN_MAX_AGE": None,
             "OPTIONS": {
@@ -128,7 +155,7 @@ else:
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["coflux_server.api_parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["coflux_server.api_auth.DoorAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "coflux_server.api_errors.exception_handler",
@@ -143,6 +170,7 @@ USE_TZ = True
 
 # Studio: every page needs a logged-in user; no page may be framed (clickjacking), and the
 # Content-Security-Policy (coflux_server.security) allows our own scripts and styles only.
+AUTHENTICATION_BACKENDS = ["projects.backends.ThrottledModelBackend"]
 LOGIN_URL = "studio:login"
 LOGIN_REDIRECT_URL = "studio:home"
 LOGOUT_REDIRECT_URL = "studio:login"
@@ -173,9 +201,6 @@ if set(COFLUX_LAUNCHER_TYPES) - {"process", "docker", "kubernetes"}:
 COFLUX_CLI_PATH = env_str("COFLUX_CLI_PATH", "")
 """The ``coflux`` command process pools start workers with (default: this Python's
 ``-m coflux``)."""
-COFLUX_PUBLIC_HOST = env_str("COFLUX_PUBLIC_HOST", "")
-"""host:port at which launched workers reach the server (default: the address it listens on);
-a leading ``%`` stands for the project's name."""
 COFLUX_LAUNCH_STOP_SECONDS = env_float("COFLUX_LAUNCH_STOP_SECONDS", 150.0)
 """How long a stopped pool worker may drain before it is killed."""
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -92,3 +93,81 @@ class OrchestratorLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} → {self.holder or 'nobody'}"
+
+
+def new_token_id() -> str:
+    return "T" + secrets.token_hex(6)
+
+
+class ServiceTokenQuerySet(models.QuerySet["ServiceToken"]):
+    def live(self) -> ServiceTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ServiceToken(models.Model):
+    """A credential for CI, scripts and workers, limited to the workspaces its patterns cover
+    (see ``projects.patterns``); only its hash is kept (``projects.service_tokens``)."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_token_id)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=200)
+    workspaces = models.JSONField(
+        default=list, help_text="Workspace patterns: '*', a name, or 'name/*' (it and below)."
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.CharField(max_length=200, blank=True, help_text="Who created it.")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ServiceTokenQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "viewer: read"
+    OPERATOR = "operator", "operator: submit, re-run, cancel, respond, manage workspaces"
+    ADMIN = "admin", "admin: everything, tokens and users too"
+
+
+class RoleGrant(models.Model):
+    """A role a person (or everyone in a group) has in the workspaces a pattern covers."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    workspaces = models.CharField(
+        max_length=210,
+        default="*",
+        help_text="'*' (every workspace), a name, or 'name/*' (that workspace and below).",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="coflux_roles",
+    )
+    group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="coflux_roles"
+    )
+    project = models.ForeignKey(
+        Project,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="role_grants",
+        help_text="Leave empty for every project.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, group__isnull=True)
+                | models.Q(user__isnull=True, group__isnull=False),
+                name="role_grant_user_or_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        holder = self.user or self.group
+        return f"{holder}: {self.role} in {self.workspaces}"

@@ -1,31 +1,140 @@
-"""Who may do what in a workspace: the one decision every way into Studio asks.
+"""Who may do what in a workspace: the one access check every way into the server asks.
 
-Studio's views and its websocket call ``may(user, action, workspace)`` and nothing else. For now
-any active, logged-in user may do everything; roles (viewer, operator, admin) will be decided
-here without touching the callers.
+The API, the blob store, both websockets and Studio's views turn their caller into a
+``Principal`` (``projects.authentication``) and ask ``check(principal, action, workspace)``,
+which refuses with ``unauthorized`` (who are you?) or ``forbidden`` (naming the workspace and
+the grant that is missing); Studio asks ``may(user, action, workspace)`` to decide what to show.
+What each principal is granted is in ``projects.principals``; what each role allows in
+``projects.actions``.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from projects import principals
+from projects.actions import Action
+from projects.errors import Code, DomainError
+from projects.patterns import covers
+from projects.principals import Principal
 
 if TYPE_CHECKING:
     from workspaces.models import Workspace
 
+__all__ = [
+    "Action",
+    "access_report",
+    "allows",
+    "authorize",
+    "check",
+    "may",
+    "principal_of",
+    "principal_of_user",
+]
 
-class Action(StrEnum):
-    VIEW = "view"
-    """Read pages, runs, logs and assets."""
-    OPERATE = "operate"
-    """Submit runs, cancel executions, re-run steps, pause and resume workspaces."""
-    RESPOND = "respond"
-    """Answer or dismiss inputs (``cf.Prompt``); an input's ``requires`` may narrow it here."""
-    ADMINISTER = "administer"
-    """Create and archive workspaces."""
+
+def _place(workspace: Workspace | str | None, project_id: int | None) -> tuple[str | None, Any]:
+    if workspace is None or isinstance(workspace, str):
+        return workspace, project_id
+    return workspace.name, workspace.project_id
 
 
-def may(user: Any, action: Action, workspace: Workspace | None = None) -> bool:
-    """Whether ``user`` (a Django user, possibly anonymous) may do ``action`` in ``workspace``
-    (``None``: in the project as a whole, e.g. creating a workspace)."""
-    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+def allows(
+    principal: Principal,
+    action: Action,
+    workspace: Workspace | str | None = None,
+    *,
+    project_id: int | None = None,
+) -> bool:
+    """Whether ``principal`` may do ``action`` in ``workspace`` (a workspace, or the name of one
+    that may not exist yet, of the project ``project_id``); ``None``: in at least one
+    workspace, e.g. to be shown the form that creates one."""
+    name, project_id = _place(workspace, project_id)
+    grants = [grant for grant in principal.grants_in(project_id) if action in grant.actions]
+    if name is None:
+        return bool(grants)
+    return any(covers(grant.pattern, name) for grant in grants)
+
+
+def check(
+    principal: Principal,
+    action: Action,
+    workspace: Workspace | str | None = None,
+    *,
+    project_id: int | None = None,
+) -> None:
+    """Refuse unless ``allows``: ``unauthorized`` for an anonymous caller, else ``forbidden``
+    saying which workspace and which grant was missing."""
+    if allows(principal, action, workspace, project_id=project_id):
+        return
+    name, _ = _place(workspace, project_id)
+    if not principal.is_authenticated:
+        raise DomainError(
+            "Authentication required: send 'Authorization: Bearer <token>' "
+            "(COFLUX_TOKEN, --token or token in coflux.toml for the CLI).",
+            code=Code.UNAUTHORIZED,
+        )
+    where = f"in workspace {name!r}" if name is not None else "in any workspace"
+    raise DomainError(
+        f"{principal.name} may not {action} {where}: that needs the {action!r} grant there.",
+        code=Code.FORBIDDEN,
+        details={"workspace": name, "grant": str(action), "principal": principal.name},
+    )
+
+
+def access_report(principal: Principal, project_id: int | None) -> dict[str, Any]:
+    """What ``GET /api/discover`` tells a caller about itself: the workspace patterns it may
+    see, and each pattern's actions."""
+    grants = principal.grants_in(project_id)
+    actions: dict[str, set[str]] = {}
+    for grant in grants:
+        actions.setdefault(grant.pattern, set()).update(grant.actions)
+    return {
+        "principal": {"kind": str(principal.kind), "name": principal.name},
+        "workspaces": sorted(p for p, granted in actions.items() if Action.VIEW in granted),
+        "grants": [
+            {"workspaces": pattern, "actions": sorted(granted)}
+            for pattern, granted in sorted(actions.items())
+        ],
+    }
+
+
+def principal_of_user(user: Any) -> Principal:
+    """A Django user's principal, worked out once per user object (one request)."""
+    cached = getattr(user, "_coflux_principal", None)
+    if cached is None:
+        cached = principals.for_user(user)
+        if getattr(user, "is_authenticated", False):
+            user._coflux_principal = cached
+    return cached
+
+
+def may(
+    who: Any,
+    action: Action,
+    workspace: Workspace | str | None = None,
+    *,
+    project_id: int | None = None,
+) -> bool:
+    """Whether ``who`` (a ``Principal`` or a Django user, possibly anonymous) may do ``action``
+    in ``workspace`` (``None``: in at least one workspace)."""
+    principal = who if isinstance(who, Principal) else principal_of_user(who)
+    return allows(principal, action, workspace, project_id=project_id)
+
+
+def principal_of(request: Any) -> Principal:
+    """The principal the door (``coflux_server.request_auth``) found for an API request."""
+    return request.principal
+
+
+def authorize(
+    request: Any,
+    action: Action,
+    workspace: Workspace | str | None = None,
+    *,
+    project_id: int | None = None,
+) -> Principal:
+    """``check`` for an API request's principal, which it returns (e.g. to record who acted)."""
+    principal = principal_of(request)
+    check(principal, action, workspace, project_id=project_id)
+    return principal

@@ -3,26 +3,44 @@
 This is the protocol boundary: ``protocol.messages_of`` and ``protocol.validate`` decide, once,
 whether a message is valid. An invalid one is answered with an ``error`` to its sender alone
 and never reaches the orchestrator, so no message can fail a tick.
+
+It is also a door (``projects.authentication``): the handshake's ``Authorization: Bearer``
+header names the principal, and a ``hello`` is let through only into a workspace where that
+principal may operate. A worker session's token may only resume its own session; a service
+token may create sessions in the workspaces it covers, and when it is revoked the connection
+is closed. A page of another site may not open the socket (``Origin``).
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from coflux_wire import protocol
+from projects import session_tokens
+from projects.actions import Action
+from projects.authentication import authenticate, bearer_token
+from projects.errors import Code, DomainError
 from projects.models import Project
+from projects.permissions import check
+from projects.principals import Kind, Principal
+from projects.tokens import revocation_group
 from runs.orchestration import bus
 from runs.orchestration.runner import ensure_runner
 
 logger = logging.getLogger("coflux.worker")
 
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_FORBIDDEN = 4003
 CLOSE_PROJECT_NOT_FOUND = 4004
 CLOSE_VERSION_MISMATCH = 4009
+_MAX_REASON = 120
 _MAX_ECHOED = 200
 """Longest ``ref`` or ``execution`` of an invalid message that its error reply repeats."""
 
@@ -32,8 +50,31 @@ def _project_id(name: str) -> int | None:
     return Project.objects.filter(name=name).values_list("id", flat=True).first()
 
 
+def origin_allowed(headers: dict[bytes, bytes], allowed: list[str]) -> bool:
+    """Whether a handshake's ``Origin`` (sent by browsers, not by workers) is the server's own
+    host or one of ``allowed`` (``COFLUX_ALLOW_ORIGINS``)."""
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    if not origin:
+        return True
+    host = headers.get(b"host", b"").decode("latin-1")
+    return urlsplit(origin).netloc == host or origin.rstrip("/") in allowed
+
+
+@database_sync_to_async
+def _principal(authorization: str | None, client: str) -> Principal:
+    return authenticate(bearer_token(authorization), client=client)
+
+
+@database_sync_to_async
+def _check(principal: Principal, project_id: int, workspace: str | None) -> None:
+    check(principal, Action.OPERATE, workspace, project_id=project_id)
+
+
 class WorkerConsumer(AsyncWebsocketConsumer):
     project_id: int | None = None
+    principal: Principal | None = None
+    refused = False
+    """Its credentials were refused: what it sends is ignored until the socket closes."""
     session_id: str | None = None
     session_token: str | None = None
     """What re-announcing the worker takes to resume its session (see ``_announce``)."""
@@ -50,17 +91,58 @@ class WorkerConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         name = self.scope["url_route"]["kwargs"]["project"]
-        self.project_id = await _project_id(name)
+        headers = dict(self.scope.get("headers") or [])
         await self.accept()
-        if self.project_id is None:
+        if not origin_allowed(headers, settings.COFLUX_ALLOW_ORIGINS):
+            error = DomainError("Websockets from other sites are refused.", code=Code.FORBIDDEN)
+            await self._refuse_access(error)
+            return
+        authorization = headers.get(b"authorization")
+        client = (self.scope.get("client") or [""])[0] or ""
+        try:
+            self.principal = await _principal(
+                authorization.decode("latin-1") if authorization is not None else None, client
+            )
+            project_id = await _project_id(name)
+            if project_id is not None:
+                await _check(self.principal, project_id, None)
+        except DomainError as error:
+            await self._refuse_access(error)
+            return
+        if project_id is None:
             await self._send_error("project_not_found", f"no project named {name!r}")
             await self.close(code=CLOSE_PROJECT_NOT_FOUND)
             return
+        self.project_id = project_id
+        if self.principal.token_id is not None:
+            await self.channel_layer.group_add(
+                revocation_group(self.principal.token_id), self.channel_name
+            )
         bus.register_consumer(self.channel_name, self)
         ensure_runner(self.project_id)
 
+    async def _refuse_access(self, error: DomainError) -> None:
+        """Tell the worker why (``unauthorized`` or ``forbidden``), then close."""
+        self.refused = True
+        await self._send_error(error.code, error.message)
+        unauthorized = error.code == Code.UNAUTHORIZED
+        # The reason repeats the message for a worker that reads the close rather than the
+        # error (a close frame carries at most 123 bytes).
+        reason = error.message.encode()[:_MAX_REASON].decode("utf-8", "ignore")
+        await self.close(
+            code=CLOSE_UNAUTHORIZED if unauthorized else CLOSE_FORBIDDEN, reason=reason
+        )
+
+    async def auth_revoked(self, event: dict[str, Any]) -> None:
+        """The token this connection was made with was revoked: close it now."""
+        await self._refuse_access(DomainError("The token was revoked.", code=Code.UNAUTHORIZED))
+
     async def disconnect(self, code: int) -> None:
         bus.unregister_consumer(self.channel_name)
+        if self.principal is not None and self.principal.token_id is not None:
+            await self.channel_layer.group_discard(
+                revocation_group(self.principal.token_id), self.channel_name
+            )
         if self.project_id is not None and self.session_id is not None:
             await bus.to_orchestrator(
                 self.project_id,
@@ -68,7 +150,7 @@ class WorkerConsumer(AsyncWebsocketConsumer):
             )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.project_id is None:
+        if self.project_id is None or self.refused:
             return
         try:
             items = protocol.messages_of(text_data or bytes_data or "")
@@ -117,8 +199,27 @@ class WorkerConsumer(AsyncWebsocketConsumer):
             )
             await self.close(code=CLOSE_VERSION_MISMATCH)
             return
+        try:
+            await self._admit(hello)
+        except DomainError as error:
+            await self._refuse_access(error)
+            return
         self.hello = hello
         await self._announce()
+
+    async def _admit(self, hello: dict[str, Any]) -> None:
+        """Refuse a hello into a workspace the principal may not operate in, and one from a
+        worker session's token that names another session (or none)."""
+        assert self.principal is not None and self.project_id is not None
+        await _check(self.principal, self.project_id, hello["workspace"])
+        if self.principal.kind == Kind.SESSION:
+            session_id, _ = session_tokens.split(hello["session"] or "")
+            if session_id != self.principal.session_id:
+                raise DomainError(
+                    f"{self.principal.name} may only resume its own session.",
+                    code=Code.FORBIDDEN,
+                    details={"workspace": hello["workspace"], "grant": str(Action.OPERATE)},
+                )
 
     async def _announce(self) -> None:
         assert self.project_id is not None and self.hello is not None

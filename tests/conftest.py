@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from projects import throttle
 from projects.models import Project
-from tests.processes import Server
+from tests.processes import SUPER_TOKEN_HASH, Server
 from workspaces.models import Workspace
+
+
+@pytest.fixture(autouse=True)
+def super_token(settings: Any) -> Iterator[None]:
+    """In-process requests may use the test super token (``tests.processes.AUTH``), and no
+    test inherits another's failed attempts."""
+    settings.COFLUX_SUPER_TOKEN_HASH = SUPER_TOKEN_HASH
+    yield
+    throttle.forget()
 
 
 @pytest.fixture

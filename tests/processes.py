@@ -7,6 +7,7 @@ each other's runs. It can be stopped and started again on the same data, like a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -21,6 +22,11 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+SUPER_TOKEN = "coflux-test-super-token"
+"""The super token of every test server (``COFLUX_SUPER_TOKEN_HASH``); the CLI, workers and
+``Server.api`` use it unless a test says otherwise."""
+SUPER_TOKEN_HASH = hashlib.sha256(SUPER_TOKEN.encode()).hexdigest()
+AUTH = {"Authorization": f"Bearer {SUPER_TOKEN}"}
 
 
 def free_port() -> int:
@@ -70,6 +76,7 @@ class Server:
             **os.environ,
             "COFLUX_DATA_DIR": str(data_dir),
             "COFLUX_SESSION_GRACE": "2",
+            "COFLUX_SUPER_TOKEN_HASH": SUPER_TOKEN_HASH,
             "PYTHONPATH": str(ROOT),
             **env,
         }
@@ -104,7 +111,7 @@ class Server:
         if self.process is not None and self.process.poll() is not None:
             raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
         try:
-            return httpx.get(f"{self.url}/api/discover", timeout=1).status_code == 200
+            return httpx.get(f"{self.url}/api/discover", headers=AUTH, timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -125,7 +132,10 @@ class Server:
     # --- the REST API ---------------------------------------------------------------------
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/api/projects/default{path}", timeout=90, **kwargs)
+        """A request as the super token, unless ``headers`` say otherwise."""
+        headers = {**AUTH, **kwargs.pop("headers", {})}
+        url = f"{self.url}/api/projects/default{path}"
+        return httpx.request(method, url, headers=headers, timeout=90, **kwargs)
 
     def submit(self, module: str, target: str, *arguments: Any, workspace: str = "default"):
         response = self.api(
@@ -178,7 +188,7 @@ class Worker:
 
 
 def cli_env(server: Server) -> dict[str, str]:
-    env = {**server.env, "COFLUX_HOST": server.host}
+    env = {**server.env, "COFLUX_HOST": server.host, "COFLUX_TOKEN": SUPER_TOKEN}
     env.pop("DATABASE_URL", None)
     return env
 

@@ -183,9 +183,9 @@ def chrome(
 ) -> dict[str, Any]:
     """The context ``templates/studio/base.html`` needs; ``live`` from ``live_url``.
 
-    ``may_operate``, ``may_administer`` and ``may_create`` say which of the chrome's actions the
+    ``may_operate``, ``may_manage`` and ``may_create`` say which of the chrome's actions the
     user may take (pausing and resuming, archiving, creating a workspace), so that pages offer
-    only those.
+    only those; without ``may_operate`` the page hides the run actions (``operate-only``).
     """
     project = project or studio_project()
     return {
@@ -195,6 +195,6 @@ def chrome(
         "sidebar": sidebar(workspace) if workspace is not None else [],
         "live_url": live,
         "may_operate": may(request.user, Action.OPERATE, workspace),
-        "may_administer": may(request.user, Action.ADMINISTER, workspace),
-        "may_create": may(request.user, Action.ADMINISTER),
+        "may_manage": may(request.user, Action.MANAGE, workspace),
+        "may_create": may(request.user, Action.MANAGE, project_id=project.id),
     }

@@ -27,9 +27,11 @@ def studio_project() -> Project:
     return Project.objects.ensure(settings.COFLUX_PROJECT)
 
 
-def require(request: HttpRequest, action: Action, workspace: Workspace | None = None) -> None:
-    """Refuse (403) unless the user may do ``action`` in ``workspace``."""
-    if not may(request.user, action, workspace):
+def require(request: HttpRequest, action: Action, workspace: Workspace | str | None = None) -> None:
+    """Refuse (403) unless the user may do ``action`` in ``workspace`` (or the workspace of
+    that name, e.g. one about to be created)."""
+    project_id = studio_project().id if isinstance(workspace, str) else None
+    if not may(request.user, action, workspace, project_id=project_id):
         raise PermissionDenied(f"You may not {action} here.")
 
 

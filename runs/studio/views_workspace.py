@@ -99,8 +99,8 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
 def create(request: HttpRequest) -> HttpResponse:
     """Create a workspace (optionally based on another), then open it."""
     project = studio_project()
-    require(request, Action.ADMINISTER)
     name = request.POST.get("name", "").strip()
+    require(request, Action.MANAGE, name or None)
     base = request.POST.get("base", "").strip() or None
     try:
         created = create_workspace(project, name, base)
@@ -139,7 +139,7 @@ def archive(request: HttpRequest, workspace: str) -> HttpResponse:
     """Archive the workspace (the orchestrator cancels its queued work), then go home."""
     project = studio_project()
     space = workspace_or_404(project, workspace)
-    require(request, Action.ADMINISTER, space)
+    require(request, Action.MANAGE, space)
     try:
         archived = archive_workspace(space)
     except DomainError as error:

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from coflux._client import ApiError, Client
 from coflux.cli import cli
+from tests.processes import SUPER_TOKEN
 from tests.sample_targets import GREET
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -50,7 +51,7 @@ def workspace_name() -> str:
 
 @pytest.fixture
 def run_cli(host: str, workspace_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """Runs ``coflux`` in an empty directory, configured only by COFLUX_HOST/WORKSPACE."""
+    """Runs ``coflux`` in an empty directory, configured only by COFLUX_HOST/WORKSPACE/TOKEN."""
     monkeypatch.chdir(tmp_path)
     for name in [
         "COFLUX_HOST",
@@ -67,12 +68,14 @@ def run_cli(host: str, workspace_name: str, tmp_path: Path, monkeypatch: pytest.
         "COFLUX_WORKER_ACCEPTS",
     ]:
         monkeypatch.delenv(name, raising=False)
-    return Cli({"COFLUX_HOST": host, "COFLUX_WORKSPACE": workspace_name})
+    return Cli(
+        {"COFLUX_HOST": host, "COFLUX_WORKSPACE": workspace_name, "COFLUX_TOKEN": SUPER_TOKEN}
+    )
 
 
 @pytest.fixture
 def client(host: str) -> Client:
-    with Client(host, "default") as client:
+    with Client(host, "default", token=SUPER_TOKEN) as client:
         yield client
 
 
@@ -88,7 +91,8 @@ def worker(host: str, client: Client, workspace_name: str, tmp_path: Path) -> It
     """``coflux worker --register greetings`` (tests/cli/fixtures) in the test's workspace,
     once its workflows are registered; yields its log file."""
     env = {**os.environ, "COFLUX_HOST": host, "COFLUX_WORKSPACE": workspace_name}
-    for name in ("COFLUX_PROJECT", "COFLUX_TOKEN", "COFLUX_CONFIG", "DATABASE_URL"):
+    env["COFLUX_TOKEN"] = SUPER_TOKEN
+    for name in ("COFLUX_PROJECT", "COFLUX_CONFIG", "DATABASE_URL"):
         env.pop(name, None)
     log = tmp_path / "worker.log"
     with open(log, "w") as output:

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 
-from tests.processes import wait_until
+from tests.processes import SUPER_TOKEN, wait_until
 
 
 def test_sessions_list_shows_the_connected_worker(run_cli, worker, workspace_name):
@@ -50,7 +50,8 @@ def test_an_unknown_workspace_is_an_error(run_cli):
 def test_on_a_terminal_the_queue_is_kept_up_to_date_until_interrupted(host, client, registered):
     """Run in a pseudo-terminal: a run submitted while it watches appears, and Ctrl-C ends it."""
     env = {**os.environ, "COFLUX_HOST": host, "COFLUX_WORKSPACE": registered, "COLUMNS": "120"}
-    for name in ("COFLUX_PROJECT", "COFLUX_TOKEN", "COFLUX_CONFIG", "DATABASE_URL"):
+    env["COFLUX_TOKEN"] = SUPER_TOKEN
+    for name in ("COFLUX_PROJECT", "COFLUX_CONFIG", "DATABASE_URL"):
         env.pop(name, None)
     controller, terminal = pty.openpty()
     process = subprocess.Popen(

@@ -14,13 +14,14 @@ from coflux._assets import Asset, collect, create
 from coflux._blobs import Blobs, HttpStore, key_of
 from coflux._client import ApiError, Client
 from coflux._config import Config
+from tests.processes import SUPER_TOKEN
 
 FILES = {"a.txt": b"alpha\n", "data/b.csv": b"x,y\n1,2\n", "data/c.bin": bytes(300)}
 
 
 @pytest.fixture
 def server_blobs(live_server_url: str) -> Blobs:
-    return Blobs([HttpStore(live_server_url)])
+    return Blobs([HttpStore(live_server_url, token=SUPER_TOKEN)])
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def asset(tmp_path: Path, client: Client, server_blobs: Blobs) -> Asset:
 
 
 def test_the_http_store_puts_checks_and_gets_blobs(live_server_url: str, tmp_path: Path):
-    store = HttpStore(live_server_url)
+    store = HttpStore(live_server_url, token=SUPER_TOKEN)
     data = b"stored over http"
     key = key_of(data)
 
@@ -54,7 +55,7 @@ def test_the_http_store_puts_checks_and_gets_blobs(live_server_url: str, tmp_pat
 
 
 def test_an_asset_made_by_the_sdk_reads_back_lazily(asset: Asset, client: Client):
-    config = Config(host=client.base_url.removeprefix("http://"))
+    config = Config(host=client.base_url.removeprefix("http://"), token=SUPER_TOKEN)
     blobs.configure(config)
     try:
         again = Asset.reference(asset.id, "sample", 3, 0)

@@ -18,7 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from coflux_wire import protocol
 from tests.e2e.support import executions, value_of
-from tests.processes import Server
+from tests.processes import AUTH, Server
 
 pytestmark = pytest.mark.e2e
 
@@ -140,7 +140,9 @@ def finished(server: Server, run_id: str) -> bool:
 
 def test_malformed_messages_from_another_connection_harm_no_run(server, start_worker):
     worker = start_worker(server, MODULE, concurrency=8)
-    with connect(f"ws://{server.host}/api/projects/default/worker", open_timeout=10) as ws:
+    with connect(
+        f"ws://{server.host}/api/projects/default/worker", additional_headers=AUTH, open_timeout=10
+    ) as ws:
         raw = RawWorker(ws)
         run_id = server.submit(MODULE, "squares", TASKS)
         for name, frame in POISON.items():

@@ -8,12 +8,17 @@ import pytest
 from websockets.sync.client import connect
 
 from coflux_wire import protocol
+from tests.processes import AUTH
 
 pytestmark = pytest.mark.e2e
 
 
 def worker_socket(server, project="default"):
-    return connect(f"ws://{server.host}/api/projects/{project}/worker", open_timeout=10)
+    return connect(
+        f"ws://{server.host}/api/projects/{project}/worker",
+        additional_headers=AUTH,
+        open_timeout=10,
+    )
 
 
 def hello(**overrides):

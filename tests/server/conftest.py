@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.processes import AUTH
 from tests.sample_targets import GREET
 from workspaces.manifests import parse_manifests, register_manifests
 from workspaces.models import Workspace
@@ -28,6 +29,12 @@ class Api:
 
     def patch(self, path: str, body: Any) -> Any:
         return self.client.patch(path, json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture
+def client() -> Client:
+    """The Django test client, as the super token."""
+    return Client(headers=AUTH)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from tests.processes import Server
+from tests.processes import AUTH, Server
 
 LIMIT = 1_000_000
 
@@ -76,14 +76,16 @@ def assert_too_large(response: httpx.Response) -> None:
 def test_a_200_mb_upload_does_not_grow_the_server(server):
     key, chunks = blob_chunks(200)
     small = os.urandom(3 * 1024 * 1024)  # a first upload, for what any upload allocates once
-    httpx.put(f"{server.url}/blobs/{hashlib.sha256(small).hexdigest()}", content=small)
+    httpx.put(
+        f"{server.url}/blobs/{hashlib.sha256(small).hexdigest()}", content=small, headers=AUTH
+    )
     before = memory_mb(server, "VmRSS")
 
-    response = httpx.put(f"{server.url}/blobs/{key}", content=chunks, timeout=300)
+    response = httpx.put(f"{server.url}/blobs/{key}", content=chunks, timeout=300, headers=AUTH)
 
     assert response.status_code == 204, response.text
     assert memory_mb(server, "VmHWM") - before < 50
-    head = httpx.head(f"{server.url}/blobs/{key}")
+    head = httpx.head(f"{server.url}/blobs/{key}", headers=AUTH)
     assert head.headers["content-length"] == str(200 * 1024 * 1024)
 
 
@@ -127,7 +129,7 @@ def test_a_body_too_large_is_refused_after_the_limit(small_server):
     content = os.urandom(LIMIT + 1)
     key = hashlib.sha256(content).hexdigest()
 
-    response = httpx.put(f"{small_server.url}/blobs/{key}", content=content)
+    response = httpx.put(f"{small_server.url}/blobs/{key}", content=content, headers=AUTH)
 
     assert_too_large(response)
     assert_nothing_stored(small_server, key)
@@ -136,7 +138,7 @@ def test_a_body_too_large_is_refused_after_the_limit(small_server):
 def test_a_chunked_body_is_refused_once_it_grows_past_the_limit(small_server):
     key, chunks = blob_chunks(3)
 
-    response = httpx.put(f"{small_server.url}/blobs/{key}", content=chunks)
+    response = httpx.put(f"{small_server.url}/blobs/{key}", content=chunks, headers=AUTH)
 
     assert response.request.headers.get("transfer-encoding") == "chunked"
     assert_too_large(response)
@@ -147,8 +149,8 @@ def test_a_body_at_the_limit_is_stored_and_the_server_goes_on(small_server):
     content = os.urandom(LIMIT)
     key = hashlib.sha256(content).hexdigest()
 
-    response = httpx.put(f"{small_server.url}/blobs/{key}", content=content)
+    response = httpx.put(f"{small_server.url}/blobs/{key}", content=content, headers=AUTH)
 
     assert response.status_code == 204
-    assert httpx.get(f"{small_server.url}/blobs/{key}").content == content
-    assert httpx.get(f"{small_server.url}/api/discover").status_code == 200
+    assert httpx.get(f"{small_server.url}/blobs/{key}", headers=AUTH).content == content
+    assert httpx.get(f"{small_server.url}/api/discover", headers=AUTH).status_code == 200

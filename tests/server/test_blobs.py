@@ -13,6 +13,7 @@ from django.test import Client
 
 from assets.blobs import store_blob
 from projects.errors import Code, DomainError
+from tests.processes import AUTH
 
 CONTENT = b"the content of a blob\n"
 KEY = hashlib.sha256(CONTENT).hexdigest()
@@ -151,13 +152,15 @@ def test_large_blobs_travel_whole_through_a_real_server(live_server_url: str):
     key = hashlib.sha256(content).hexdigest()
     url = f"{live_server_url}/blobs/{key}"
 
-    assert httpx.put(url, content=content, timeout=60).status_code == 204
-    assert httpx.head(url).headers["content-length"] == str(len(content))
-    with httpx.stream("GET", url, timeout=60) as response:
+    assert httpx.put(url, content=content, headers=AUTH, timeout=60).status_code == 204
+    assert httpx.head(url, headers=AUTH).headers["content-length"] == str(len(content))
+    with httpx.stream("GET", url, headers=AUTH, timeout=60) as response:
         assert response.status_code == 200
         received = b"".join(response.iter_bytes())
     assert received == content
-    wrong = httpx.put(f"{live_server_url}/blobs/{'1' * 64}", content=content, timeout=60)
+    wrong = httpx.put(
+        f"{live_server_url}/blobs/{'1' * 64}", content=content, headers=AUTH, timeout=60
+    )
     assert wrong.status_code == 400
     assert wrong.json()["error"] == "hash_mismatch"
 

@@ -12,12 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.processes import AUTH
 from tests.sample_targets import GREET
 
 
 class Live:
     def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=f"{url}/api/projects/default", timeout=30)
+        self.http = httpx.Client(base_url=f"{url}/api/projects/default", headers=AUTH, timeout=30)
         self.workspace = f"live/{secrets.token_hex(4)}"
 
     def request(self, method: str, path: str, body: Any = None) -> httpx.Response:

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from projects.models import Role, RoleGrant
 from tests.sample_targets import GREET
 from workspaces.manifests import parse_manifests, register_manifests
 from workspaces.models import Workspace
@@ -33,7 +34,10 @@ TYPED: dict[str, Any] = {
 
 @pytest.fixture
 def user(db: None) -> User:
-    return User.objects.create_user("alice", password="correct horse")
+    """alice, an admin in every workspace."""
+    alice = User.objects.create_user("alice", password="correct horse")
+    RoleGrant.objects.create(user=alice, role=Role.ADMIN, workspaces="*")
+    return alice
 
 
 @pytest.fixture

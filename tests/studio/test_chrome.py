@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from projects.models import WorkerSession
+from projects.models import Role, RoleGrant, WorkerSession
 from runs.models import Execution
 from runs.submission import submit_run
 from runs.values import from_plain_json
@@ -217,17 +217,11 @@ def test_forms_need_the_csrf_token(user: User, workspace) -> None:
     assert client.post("/w/default/pause", {"csrfmiddlewaretoken": str(token)}).status_code == 302
 
 
-def test_a_user_who_may_only_view_is_offered_no_actions(
-    studio: Client, registered, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from projects.permissions import Action
-    from runs.studio import context, http
-
-    def view_only(user, action, workspace=None) -> bool:
-        return action == Action.VIEW
-
-    monkeypatch.setattr(http, "may", view_only)
-    monkeypatch.setattr(context, "may", view_only)
+def test_a_user_who_may_only_view_is_offered_no_actions(client: Client, registered) -> None:
+    viewer = User.objects.create_user("vera")
+    RoleGrant.objects.create(user=viewer, role=Role.VIEWER, workspaces="*")
+    studio = client
+    studio.force_login(viewer)
     html = studio.get("/w/default/workflows/app.flows/greet").content.decode()
     assert "/pause" not in html and "/archive" not in html and "/workspaces/new" not in html
     assert 'id="run-form"' not in html

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.test import Client
 
 from coflux_server.asgi import application
+from projects.models import Role, RoleGrant
 from runs.studio import live
 from runs.studio.live import StudioConsumer
 from tests.studio.run_support import RunBuilder
@@ -40,7 +41,9 @@ def builder() -> RunBuilder:
 
 @pytest.fixture
 def user(builder: RunBuilder) -> User:
-    return User.objects.create_user("alice", password="correct horse")
+    alice = User.objects.create_user("alice", password="correct horse")
+    RoleGrant.objects.create(user=alice, role=Role.ADMIN, workspaces="*")
+    return alice
 
 
 @pytest.fixture

@@ -129,8 +129,9 @@ def test_the_runs_list_costs_the_same_queries_however_long(
         finish(submit(registered), "failed", "error")
     with django_assert_max_num_queries(len(few.captured_queries)):
         studio.get("/w/default/")
-    # The partial skips the chrome: session, user, project, workspace, runs, roots, attempts.
-    with django_assert_max_num_queries(7):
+    # The partial skips the chrome: session, user, the user's roles, project, workspace, runs,
+    # roots, attempts.
+    with django_assert_max_num_queries(8):
         studio.get("/w/default/", HTTP_HX_REQUEST="true")
 
 

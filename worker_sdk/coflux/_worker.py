@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from coflux_wire import protocol
 
@@ -80,8 +80,18 @@ MAX_QUEUED_LOGS = 10_000
 PROCESSES_PER_SLOT = 4
 """Executions at once, blocked ones included, per unit of concurrency by default."""
 FATAL_ERRORS = frozenset(
-    {"session_invalid", "project_not_found", "workspace_mismatch", "version_mismatch"}
+    {
+        "session_invalid",
+        "project_not_found",
+        "workspace_mismatch",
+        "version_mismatch",
+        "unauthorized",
+        "forbidden",
+    }
 )
+"""Refusals that retrying cannot cure: the worker stops and says why."""
+REFUSED_CLOSE_CODES = {4001: "unauthorized", 4003: "forbidden"}
+"""Close codes with which the server refuses a connection's credentials (the reason says why)."""
 
 
 def default_max_processes(concurrency: int) -> int:
@@ -232,7 +242,9 @@ class Worker:
         self._session = session
         self._session_id = session.partition(".")[0] if session else None
         self._drain_timeout = drain_timeout
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # A pool-launched worker has no token of its own: its session's token is its credential.
+        credential = token or session
+        self._headers = {"Authorization": f"Bearer {credential}"} if credential else {}
         self._fresh_executors = fresh_executors
         self._warm = min(concurrency, MAX_WARM) if concurrency > 0 else MAX_WARM
         self._targets: list[dict[str, Any]] = []
@@ -374,6 +386,17 @@ class Worker:
                         f"server refused the connection: HTTP {status} {body}"
                     ) from None
                 problem = f"the server refused the connection (HTTP {status})"
+            except ConnectionClosed as exc:
+                closed = exc.rcvd
+                if closed is not None and closed.code in REFUSED_CLOSE_CODES:
+                    raise WorkerError(
+                        f"{REFUSED_CLOSE_CODES[closed.code]}: {closed.reason or 'refused'}"
+                    ) from None
+                problem = (
+                    f"connection lost: {exc}"
+                    if self._welcomed
+                    else f"cannot reach the server at {self._url}: {exc}"
+                )
             except (OSError, TimeoutError, WebSocketException, protocol.ProtocolError) as exc:
                 reason = str(exc) or type(exc).__name__
                 problem = (

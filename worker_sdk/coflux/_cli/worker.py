@@ -6,12 +6,13 @@ import logging
 import os
 import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .. import _blobs
 from .._client import ClientError
 from .._config import Config, ConfigError, batching_environment, parse_tags
 from .._worker import WorkerError, run_worker
@@ -188,6 +189,10 @@ def worker(
 ) -> None:
     """Run a worker hosting the targets of MODULES (default: [worker] modules of coflux.toml)."""
     config = get_config(ctx)
+    if session and not config.token:
+        # A pool-launched worker's credential is its session's token, for blobs and assets too.
+        config = replace(config, token=session)
+        _blobs.configure(config)
     # Executor processes inherit the environment: how they batch logs and metric points.
     os.environ.update(batching_environment(config))
     chosen = list(modules) or list(config.worker.modules)
