@@ -142,7 +142,13 @@ def launch_for(memory: Memory, tick: Tick, unplaced: list[ExecutionSpec]) -> Non
     allowed = launcher_types()
     starting = {launch.pool_id for launch in fleet.launches.values() if launch.state == "launching"}
     decided: set[int] = set()
+    seen: set[tuple[Any, ...]] = set()
     for spec in unplaced:
+        # Executions alike in where they may run choose alike: one look per kind.
+        kind = (spec.workspace_id, spec.module, repr(sorted(spec.requires.items())))
+        if kind in seen:
+            continue
+        seen.add(kind)
         fitting = [
             pool
             for pool in fleet.pools.values()
