@@ -90,18 +90,6 @@ class Asset(models.Model):
     def __str__(self) -> str:
         return f"{self.id} ({self.name})" if self.name else self.id
 
-    def as_json(self) -> dict[str, Any]:
-        """The asset as the API shows it, entries by path."""
-        return {
-            "id": self.id,
-            "name": self.name or None,
-            "execution": self.execution_id,
-            "created_at": self.created_at.isoformat(),
-            "count": self.total_count,
-            "size": self.total_size,
-            "entries": [entry.as_json() for entry in self.entries.all()],
-        }
-
 
 class AssetEntry(models.Model):
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="entries")
@@ -118,11 +106,3 @@ class AssetEntry(models.Model):
 
     def __str__(self) -> str:
         return self.path
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "blob_key": self.blob_key,
-            "size": self.size,
-            "metadata": self.metadata,
-        }

@@ -19,10 +19,13 @@ from pathlib import Path
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 
 from assets.blobs import CHUNK, blob_path, invalid_key, store_blob, too_large
 from coflux_server.api_async import async_api_view
 from coflux_server.api_errors import error_response
+from coflux_server.api_schema import errors
 from projects.errors import Code, DomainError
 
 IN_MEMORY = 1024 * 1024
@@ -34,8 +37,28 @@ def _not_found(key: str) -> JsonResponse:
     return error_response(DomainError(f"No blob {key!r}.", code=Code.NOT_FOUND))
 
 
+_BLOB = OpenApiResponse(OpenApiTypes.BINARY, description="The blob's content.")
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="blobs_get",
+    responses={(200, "application/octet-stream"): _BLOB, **errors(Code.NOT_FOUND)},
+)
+@extend_schema(
+    methods=["PUT"],
+    operation_id="blobs_put",
+    request={"application/octet-stream": OpenApiTypes.BINARY},
+    responses={
+        204: OpenApiResponse(description="Stored (or there already)."),
+        **errors(Code.INVALID_KEY, Code.HASH_MISMATCH, Code.REQUEST_TOO_LARGE),
+    },
+)
 @async_api_view(["GET", "HEAD", "PUT"])
 async def blob(request: HttpRequest, key: str) -> HttpResponse:
+    """A blob of the server's store, by its key: the SHA-256 of its content, 64 lowercase
+    hexadecimal digits. PUT stores the body if it hashes to the key; GET returns it and HEAD
+    tells its size."""
     if request.method == "PUT":
         if blob_path(key) is None:
             raise invalid_key()

@@ -4,7 +4,8 @@ DRF's ``api_view`` runs views in a thread, which a view that waits for a run or 
 should not hold. ``async_api_view`` gives such a view what DRF gives the others: no CSRF check
 (the API is not used from pages with cookies), a 405 for other methods, and every failure
 reported as JSON by ``coflux_server.api_errors`` (unexpected ones logged with their
-traceback).
+traceback). It also carries a DRF view class that is never run, so that drf-spectacular finds
+the view, and ``@extend_schema`` above it declares its shapes as for any other API view.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Concatenate, ParamSpec
 
 from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.decorators import api_view
 
 from coflux_server.api_errors import error_response, response_for
 from projects.errors import Code, DomainError
@@ -44,6 +46,22 @@ def async_api_view(methods: Collection[str]) -> Callable[[AsyncView[P]], AsyncVi
             except Exception as exc:
                 return response_for(exc, view.__qualname__)
 
-        return csrf_exempt(wrapper)
+        documented = csrf_exempt(wrapper)
+        described = api_view(list(methods))(_never_run(view))
+        documented.cls = described.cls  # type: ignore[attr-defined]
+        documented.initkwargs = described.initkwargs  # type: ignore[attr-defined]
+        return documented
 
     return decorate
+
+
+def _never_run(view: AsyncView[P]) -> Callable[..., object]:
+    """A stand-in with ``view``'s name and docstring, from which the schema is made."""
+
+    def stand_in(request: object, *args: object, **kwargs: object) -> object:
+        raise RuntimeError(f"{view.__qualname__} is served by its async view")
+
+    stand_in.__name__ = view.__name__
+    stand_in.__qualname__ = view.__qualname__
+    stand_in.__doc__ = view.__doc__
+    return stand_in

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
+from rest_framework.settings import api_settings
 
 from projects.errors import Code, DomainError
 
@@ -78,6 +79,8 @@ def as_domain_error(exc: BaseException) -> DomainError | None:
         return DomainError("Not found.", code=Code.NOT_FOUND)
     if isinstance(exc, PermissionDenied):
         return DomainError("Permission denied.", code=Code.FORBIDDEN)
+    if isinstance(exc, exceptions.ValidationError):
+        return invalid_request(exc.detail)
     if isinstance(exc, exceptions.APIException):
         code = next((code for kind, code in _DRF_CODES.items() if isinstance(exc, kind)), None)
         if code is None:
@@ -86,6 +89,43 @@ def as_domain_error(exc: BaseException) -> DomainError | None:
         message = str(detail) if not isinstance(detail, list | dict) else "Invalid request."
         return DomainError(message, code=code)
     return None
+
+
+def invalid_request(detail: Any) -> DomainError:
+    """A serializer's refusal as 400 ``invalid_request``: ``details`` maps each failing field's
+    path (``delay``, ``requires['gpu']``, ``entries['a.txt']['size']``; ``body`` for the body as a
+    whole) to its messages, and the message names the first."""
+    fields = dict(_field_errors(detail, ""))
+    if not fields:
+        return DomainError("Invalid request.", code=Code.INVALID_REQUEST)
+    path, messages = next(iter(fields.items()))
+    where = "the body" if path == "body" else f"'{path}'"
+    return DomainError(f"Invalid {where}: {messages[0]}", code=Code.INVALID_REQUEST, details=fields)
+
+
+def _field_errors(detail: Any, path: str) -> list[tuple[str, list[str]]]:
+    if isinstance(detail, dict):
+        found = []
+        for key, nested in detail.items():
+            if not path:
+                inner = str(key)
+            elif key == api_settings.NON_FIELD_ERRORS_KEY:
+                inner = path  # the nested object or list as a whole
+            elif isinstance(key, int):
+                inner = f"{path}[{key}]"
+            else:
+                inner = f"{path}[{str(key)!r}]"
+            found.extend(_field_errors(nested, inner))
+        return found
+    if isinstance(detail, list):
+        if all(not isinstance(item, list | dict) for item in detail):
+            return [(path or "body", [str(item) for item in detail])]
+        found = []
+        for index, nested in enumerate(detail):
+            if nested:
+                found.extend(_field_errors(nested, f"{path}[{index}]" if path else "body"))
+        return found
+    return [(path or "body", [str(detail)])]
 
 
 def error_response(error: DomainError) -> JsonResponse:

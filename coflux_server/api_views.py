@@ -8,6 +8,8 @@ from importlib.metadata import version
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,9 +26,20 @@ def api_version(server_version: str) -> str:
     return f"0.{minor}" if major == "0" else major
 
 
+class DiscoverySerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="The server's version.")
+    apiVersion = serializers.CharField(
+        help_text="0.<minor> before 1.0, then the major version: clients send it as X-API-Version."
+    )
+
+
+@extend_schema(responses=DiscoverySerializer)
 @api_view(["GET"])
 def discover(request: Request) -> Response:
-    return Response({"version": VERSION, "api_version": api_version(VERSION)})
+    """The server's version and the version of its API."""
+    return Response(
+        DiscoverySerializer({"version": VERSION, "apiVersion": api_version(VERSION)}).data
+    )
 
 
 @csrf_exempt

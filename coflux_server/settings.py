@@ -8,6 +8,7 @@ channel layer so that several server processes can serve one deployment.
 from __future__ import annotations
 
 import re
+from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -160,8 +161,26 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "coflux_server.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A refusal of the body as a whole is reported under "body" (see api_errors.invalid_request).
+    "NON_FIELD_ERRORS_KEY": "body",
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+
+# The OpenAPI schema at /api/schema/ and its browsable docs at /api/docs/ (coflux_server.api_docs).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Coflux API",
+    "DESCRIPTION": (BASE_DIR / "coflux_server" / "api_description.md").read_text(),
+    "VERSION": version("coflux-server"),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "runs.run_list.RUN_STATUSES",
+        "WorkspaceStateEnum": "workspaces.models.Workspace.State",
+        "PoolTypeEnum": "workspaces.models.Pool.Type",
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -25,7 +25,6 @@ from runs.identifiers import is_run_id
 from runs.models import Execution, Result, Run, Step
 from runs.orchestration.events import run_group
 from runs.states import RESULT_STATE, RUN_STATUS, UNFINISHED, State
-from workspaces.models import Workspace
 
 UNFINISHED_STATUSES = frozenset({"queued", "running"})
 MAX_WAIT_SECONDS = 60.0
@@ -90,7 +89,7 @@ def _own_result(execution: Execution) -> dict[str, Any] | None:
     return result.as_message() if result is not None else None
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
@@ -110,19 +109,19 @@ def run_snapshot(run: Run) -> dict[str, Any]:
     executions = [execution for step in steps for execution in step.executions.all()]
     resolution = _Resolution(_cache_sources(executions), _memo_hits(executions))
     root = next((step for step in steps if step.number == 1), None)
-    latest = _latest(root)
+    latest = latest_attempt(root)
     return {
         "id": run.id,
         "workspace": run.workspace.name,
         "parent": run.parent_id,
-        "created_at": _iso(run.created_at),
+        "created_at": iso(run.created_at),
         "status": run_status(latest),
         "result": _result_message(latest),
         "steps": [_step_snapshot(step, resolution) for step in steps],
     }
 
 
-def _latest(step: Step | None) -> Execution | None:
+def latest_attempt(step: Step | None) -> Execution | None:
     if step is None:
         return None
     executions = list(step.executions.all())
@@ -221,7 +220,7 @@ def _step_snapshot(step: Step, resolution: _Resolution) -> dict[str, Any]:
         "group": step.group,
         "group_name": step.group_name or None,
         "arguments": step.arguments,
-        "created_at": _iso(step.created_at),
+        "created_at": iso(step.created_at),
         "cache_key": step.cache_key or None,
         "memo_key": step.memo_key or None,
         "resolution": _step_resolution(latest, cached_from, memo_hits),
@@ -255,10 +254,10 @@ def _execution_snapshot(execution: Execution, resolution: _Resolution) -> dict[s
         "state": execution.state,
         "workspace": execution.workspace.name,
         "session": execution.session_id,
-        "created_at": _iso(execution.created_at),
-        "assigned_at": _iso(execution.assigned_at),
-        "started_at": _iso(execution.started_at),
-        "completed_at": _iso(execution.completed_at),
+        "created_at": iso(execution.created_at),
+        "assigned_at": iso(execution.assigned_at),
+        "started_at": iso(execution.started_at),
+        "completed_at": iso(execution.completed_at),
         "result": _own_result(execution),
         "cached_from": resolution.cached_from.get(execution.id),
         "memo_hits": resolution.memo_hits.get(execution.id, []),
@@ -303,21 +302,3 @@ async def _finished(layer: Any, channel: str) -> None:
     """Return once the run's group says it finished (its other news is for others)."""
     while (await layer.receive(channel)).get("type") != "run.finished":
         pass
-
-
-def recent_runs(workspace: Workspace) -> list[dict[str, Any]]:
-    """The workspace's latest 50 runs, newest first."""
-    runs = Run.objects.with_root().recent(workspace)
-    listed = []
-    for run in runs:
-        root = run.root_steps[0] if run.root_steps else None
-        listed.append(
-            {
-                "id": run.id,
-                "module": root.module if root else None,
-                "target": root.target if root else None,
-                "status": run_status(_latest(root)),
-                "created_at": _iso(run.created_at),
-            }
-        )
-    return listed

@@ -15,11 +15,13 @@ LAYERS = ["projects", "workspaces", "runs", "assets"]
 PLUMBING = {
     "coflux_server.api_async",
     "coflux_server.api_errors",
+    "coflux_server.api_fields",
     "coflux_server.api_input",
+    "coflux_server.api_schema",
     "coflux_server.database",
 }
-"""What apps may use of ``coflux_server``: how the API parses input, reports errors and reads
-the database while it waits."""
+"""What apps may use of ``coflux_server``: how the API parses input, declares its shapes,
+reports errors and reads the database while it waits."""
 
 
 def imports_of(path: Path) -> set[str]:

@@ -3,19 +3,22 @@ manifests, and archiving a module's.
 
 Workspace names may contain '/', so ``workspaces/a/pause`` could also name the workspace
 ``a/pause``: the action views hand a PATCH (which no action takes) on to ``update`` of the
-whole path.
+whole path. Each view checks its input against a serializer of ``workspaces.serializers``,
+finds the project and the workspace the request names, makes one domain call and renders the
+answer with a serializer: the same serializers make the OpenAPI schema.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from coflux_server.api_input import InvalidRequest, json_object
+from coflux_server.api_fields import NoBodySerializer, validated
+from coflux_server.api_schema import BODY, PROJECT, errors
 from projects.access import project_by_name
+from projects.errors import Code
 from workspaces.actions import (
     UNCHANGED,
     archive_workspace,
@@ -33,45 +36,66 @@ from workspaces.manifests import (
     workspace_manifests,
 )
 from workspaces.models import Workspace
+from workspaces.serializers import (
+    ArchivedModuleSerializer,
+    ArchivedWorkspaceSerializer,
+    CreateWorkspaceSerializer,
+    ManifestsSerializer,
+    RegisteredSerializer,
+    UpdateWorkspaceSerializer,
+    WorkspaceListSerializer,
+    WorkspaceSerializer,
+)
+
+WORKSPACE = (*PROJECT, Code.INVALID_WORKSPACE, Code.WORKSPACE_NOT_FOUND)
+"""Refusals of a path naming a workspace to read."""
 
 
-def _optional_name(body: dict[str, Any], field: str) -> str | None:
-    value = body.get(field)
-    if value is not None and not isinstance(value, str):
-        raise InvalidRequest(f"{field!r} must be a workspace name or null.")
-    return value
-
-
+@extend_schema(methods=["GET"], responses={200: WorkspaceListSerializer, **errors(*PROJECT)})
+@extend_schema(
+    methods=["POST"],
+    request=CreateWorkspaceSerializer,
+    responses={
+        201: WorkspaceSerializer,
+        **errors(
+            *PROJECT,
+            *BODY,
+            Code.INVALID_WORKSPACE,
+            Code.WORKSPACE_NOT_FOUND,
+            Code.ALREADY_EXISTS,
+        ),
+    },
+)
 @api_view(["GET", "POST"])
 def workspaces(request: Request, project: str) -> Response:
+    """GET: the project's live workspaces, by name. POST: create one, optionally based on
+    another (``workspace_not_found`` names a missing base)."""
     found = project_by_name(project)
-    if request.method == "GET":
-        return Response({"workspaces": list_workspaces(found)})
-    body = json_object(request.data, {"name", "base"}, required={"name"})
-    if not isinstance(body["name"], str):
-        raise InvalidRequest("'name' must be a string.")
-    created = create_workspace(found, body["name"], _optional_name(body, "base"))
-    return Response(workspace_info(created), status=201)
+    if request.method in ("GET", "HEAD"):
+        return Response(WorkspaceListSerializer({"workspaces": list_workspaces(found)}).data)
+    body = validated(CreateWorkspaceSerializer, request.data)
+    created = create_workspace(found, body["name"], body.get("base"))
+    return Response(WorkspaceSerializer(workspace_info(created)).data, status=201)
 
 
 def update(request: Request, project: str, workspace: str) -> Response:
-    """PATCH ``{"name"?, "base"?: name | null}``: rename and/or re-base the workspace."""
-    found = project_by_name(project)
-    body = json_object(request.data, {"name", "base"})
-    if not body:
-        raise InvalidRequest("Give 'name' and/or 'base' to change.")
-    if "name" in body and not isinstance(body["name"], str):
-        raise InvalidRequest("'name' must be a string.")
-    updated = update_workspace(
-        workspace_for_read(found, workspace),
-        name=body.get("name"),
-        base_name=_optional_name(body, "base") if "base" in body else UNCHANGED,
-    )
-    return Response(workspace_info(updated))
+    """Rename and/or re-base the workspace."""
+    body = validated(UpdateWorkspaceSerializer, request.data)
+    space = workspace_for_read(project_by_name(project), workspace)
+    updated = update_workspace(space, name=body.get("name"), base_name=body.get("base", UNCHANGED))
+    return Response(WorkspaceSerializer(workspace_info(updated)).data)
 
 
+@extend_schema(
+    request=UpdateWorkspaceSerializer,
+    responses={
+        200: WorkspaceSerializer,
+        **errors(*WORKSPACE, *BODY, Code.ALREADY_EXISTS, Code.CYCLE),
+    },
+)
 @api_view(["PATCH"])
 def workspace_detail(request: Request, project: str, workspace: str) -> Response:
+    """Rename and/or re-base the workspace (``base``: null removes it)."""
     return update(request, project, workspace)
 
 
@@ -80,59 +104,99 @@ def _set_state(
 ) -> Response:
     if request.method == "PATCH":
         return update(request, project, f"{workspace}/{action}")
-    json_object(request.data, ())
+    validated(NoBodySerializer, request.data)
     space = workspace_for_read(project_by_name(project), workspace)
-    return Response(workspace_info(set_workspace_state(space, state)))
+    return Response(WorkspaceSerializer(workspace_info(set_workspace_state(space, state))).data)
 
 
+_ACTION = {
+    "request": NoBodySerializer,
+    "responses": {200: WorkspaceSerializer, **errors(*WORKSPACE, *BODY)},
+}
+
+
+@extend_schema(methods=["POST"], **_ACTION)
+@extend_schema(methods=["PATCH"], exclude=True)
 @api_view(["POST", "PATCH"])
 def pause(request: Request, project: str, workspace: str) -> Response:
-    """Dispatch nothing new in the workspace until it is resumed."""
+    """Dispatch nothing new in the workspace until it is resumed; running work goes on."""
     return _set_state(request, project, workspace, Workspace.State.PAUSED, "pause")
 
 
+@extend_schema(methods=["POST"], **_ACTION)
+@extend_schema(methods=["PATCH"], exclude=True)
 @api_view(["POST", "PATCH"])
 def resume(request: Request, project: str, workspace: str) -> Response:
+    """Dispatch the workspace's work again."""
     return _set_state(request, project, workspace, Workspace.State.ACTIVE, "resume")
 
 
+@extend_schema(
+    methods=["POST"],
+    request=NoBodySerializer,
+    responses={
+        200: ArchivedWorkspaceSerializer,
+        **errors(*WORKSPACE, *BODY, Code.WORKSPACE_HAS_CHILDREN, Code.ORCHESTRATOR_UNAVAILABLE),
+    },
+)
+@extend_schema(methods=["PATCH"], exclude=True)
 @api_view(["POST", "PATCH"])
 def archive(request: Request, project: str, workspace: str) -> Response:
     """Archive the workspace: hidden, its name free again, its queued work cancelled and its
-    workers' sessions ended; refused (409) while live workspaces are based on it."""
+    workers' sessions ended; refused while live workspaces are based on it."""
     if request.method == "PATCH":
         return update(request, project, f"{workspace}/archive")
-    json_object(request.data, ())
+    validated(NoBodySerializer, request.data)
     space = workspace_for_read(project_by_name(project), workspace)
-    return Response(archive_workspace(space))
+    return Response(ArchivedWorkspaceSerializer(archive_workspace(space)).data)
 
 
+@extend_schema(
+    methods=["POST"],
+    request=NoBodySerializer,
+    responses={
+        200: ArchivedModuleSerializer,
+        **errors(*WORKSPACE, *BODY, Code.MODULE_NOT_FOUND),
+    },
+)
+@extend_schema(methods=["PATCH"], exclude=True)
 @api_view(["POST", "PATCH"])
 def archive_manifest(request: Request, project: str, workspace: str, module: str) -> Response:
     """Hide the module's registered workflows until it is registered again."""
     if request.method == "PATCH":
         return update(request, project, f"{workspace}/manifests/{module}/archive")
-    json_object(request.data, ())
+    validated(NoBodySerializer, request.data)
     space = workspace_for_read(project_by_name(project), workspace)
     archived = archive_module(space, module)
-    return Response({"workspace": space.name, "module": archived.name, "archived": True})
+    shown = {"workspace": space.name, "module": archived.name, "archived": True}
+    return Response(ArchivedModuleSerializer(shown).data)
 
 
+@extend_schema(
+    methods=["GET"],
+    operation_id="manifests_list",
+    responses={200: ManifestsSerializer, **errors(*WORKSPACE)},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="manifests_register",
+    request=ManifestsSerializer,
+    responses={
+        200: RegisteredSerializer,
+        **errors(*PROJECT, *BODY, Code.INVALID_WORKSPACE, Code.INVALID_MANIFEST),
+    },
+)
+@extend_schema(methods=["PATCH"], exclude=True)
 @api_view(["GET", "POST", "PATCH"])
 def manifests(request: Request, project: str, workspace: str) -> Response:
+    """GET: the workspace's registered workflows, by module. POST: register modules' workflows,
+    each module's replacing what it had (the workspace is created if it does not exist)."""
     if request.method == "PATCH":
         return update(request, project, f"{workspace}/manifests")
-    found = project_by_name(project)
-    if request.method == "GET":
-        return Response({"modules": workspace_manifests(workspace_for_read(found, workspace))})
+    if request.method in ("GET", "HEAD"):
+        space = workspace_for_read(project_by_name(project), workspace)
+        return Response(ManifestsSerializer({"modules": workspace_manifests(space)}).data)
     definitions = parse_manifests(request.data)
-    modules = register_manifests(workspace_for_write(found, workspace), definitions)
-    return Response({"modules": [module.name for module in modules]})
-
-
-def reading(request: Request, project: str, workspace: str, action: str, read: Any) -> Response:
-    """A GET of something of the workspace (``read`` makes the answer); a PATCH renames the
-    workspace named with the action (see the module's docstring)."""
-    if request.method == "PATCH":
-        return update(request, project, f"{workspace}/{action}")
-    return Response(read(workspace_for_read(project_by_name(project), workspace)))
+    space = workspace_for_write(project_by_name(project), workspace)
+    modules = register_manifests(space, definitions)
+    return Response(RegisteredSerializer({"modules": [module.name for module in modules]}).data)

@@ -19,8 +19,10 @@ from typing import Any, TypedDict
 from django.db import transaction
 from django.utils import timezone
 
+from coflux_server.api_errors import invalid_request
 from projects.errors import Code, DomainError
 from workspaces.models import Module, Target, Workspace
+from workspaces.serializers import ManifestsSerializer
 
 
 class InvalidManifest(DomainError):
@@ -41,84 +43,33 @@ class WorkflowDefinition(TypedDict):
     options: dict[str, Any]
 
 
-_TARGET_KEYS = {"name", "type", "parameters", "instruction", "options"}
-_PARAMETER_KEYS = {"name", "annotation", "default"}
-
-
 def parse_manifests(body: Any) -> dict[str, list[WorkflowDefinition]]:
-    """Check a manifest body's shape; raise ``InvalidManifest`` naming the first bad field."""
-    if not isinstance(body, dict):
-        raise InvalidManifest("The body must be a JSON object.")
-    unknown = set(body) - {"modules"}
-    if unknown:
-        raise InvalidManifest(f"Unknown field {sorted(unknown)[0]!r}.")
-    modules = body.get("modules")
-    if not isinstance(modules, dict):
-        raise InvalidManifest("'modules' must be an object mapping module names to workflows.")
-    parsed: dict[str, list[WorkflowDefinition]] = {}
-    for module, targets in modules.items():
-        if not module or len(module) > 255:
-            raise InvalidManifest(f"Invalid module name {module!r}.")
-        where = f"modules[{module!r}]"
-        if not isinstance(targets, list):
-            raise InvalidManifest(f"{where} must be a list of workflows.")
-        definitions = [_parse_target(t, f"{where}[{i}]") for i, t in enumerate(targets)]
-        names = [d["name"] for d in definitions]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise InvalidManifest(f"{where} names workflow {duplicates[0]!r} more than once.")
-        parsed[module] = definitions
-    return parsed
-
-
-def _check_object(value: Any, allowed: set[str], where: str) -> None:
-    if not isinstance(value, dict):
-        raise InvalidManifest(f"{where} must be an object.")
-    unknown = set(value) - allowed
-    if unknown:
-        raise InvalidManifest(f"{where} has unknown field {sorted(unknown)[0]!r}.")
-
-
-def _parse_target(target: Any, where: str) -> WorkflowDefinition:
-    _check_object(target, _TARGET_KEYS, where)
-    name = target.get("name")
-    if not isinstance(name, str) or not name or "/" in name or len(name) > 255:
-        raise InvalidManifest(f"{where}.name must be a non-empty string without '/'.")
-    if target.get("type") != "workflow":
-        raise InvalidManifest(f"{where}.type must be 'workflow' (manifests list workflows only).")
-    parameters = target.get("parameters", [])
-    if not isinstance(parameters, list):
-        raise InvalidManifest(f"{where}.parameters must be a list.")
-    parsed_parameters = [
-        _parse_parameter(p, f"{where}.parameters[{i}]") for i, p in enumerate(parameters)
-    ]
-    instruction = target.get("instruction")
-    if instruction is not None and not isinstance(instruction, str):
-        raise InvalidManifest(f"{where}.instruction must be a string or null.")
-    options = target.get("options", {})
-    if not isinstance(options, dict):
-        raise InvalidManifest(f"{where}.options must be an object.")
+    """Check a manifest body against its declared shape (``ManifestsSerializer``); raise
+    ``InvalidManifest`` naming the first bad field, with every bad field in its details."""
+    serializer = ManifestsSerializer(data=body)
+    if not serializer.is_valid():
+        refusal = invalid_request(serializer.errors)
+        raise InvalidManifest(refusal.message, details=refusal.details)
     return {
-        "name": name,
-        "type": "workflow",
-        "parameters": parsed_parameters,
-        "instruction": instruction,
-        "options": options,
+        module: [
+            {
+                "name": workflow["name"],
+                "type": "workflow",
+                "parameters": [
+                    {
+                        "name": parameter["name"],
+                        "annotation": parameter["annotation"],
+                        "default": parameter["default"],
+                    }
+                    for parameter in workflow["parameters"]
+                ],
+                "instruction": workflow["instruction"],
+                "options": dict(workflow["options"]),
+            }
+            for workflow in workflows
+        ]
+        for module, workflows in serializer.validated_data["modules"].items()
     }
-
-
-def _parse_parameter(parameter: Any, where: str) -> Parameter:
-    _check_object(parameter, _PARAMETER_KEYS, where)
-    name = parameter.get("name")
-    if not isinstance(name, str) or not name:
-        raise InvalidManifest(f"{where}.name must be a non-empty string.")
-    annotation = parameter.get("annotation")
-    if annotation is not None and not isinstance(annotation, str):
-        raise InvalidManifest(f"{where}.annotation must be a string or null.")
-    default = parameter.get("default")
-    if default is not None and not isinstance(default, str):
-        raise InvalidManifest(f"{where}.default must be a JSON-encoded string or null.")
-    return {"name": name, "annotation": annotation, "default": default}
 
 
 def register_manifests(

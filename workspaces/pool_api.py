@@ -66,7 +66,7 @@ def pools(request: Request, project: str, workspace: str) -> Response:
     if request.method == "PATCH":
         return workspaces_api.update(request, project, f"{workspace}/pools")
     space = _workspace(project, workspace)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return Response(PoolListSerializer({"pools": list_pools(space)}).data)
     body = _valid(CreatePoolSerializer, request)
     created = create_pool(
@@ -94,7 +94,7 @@ def pool_detail(request: Request, project: str, workspace: str, pool: str) -> Re
     """A pool; PATCH merges changes into it (fields set or unset, the others kept), DELETE
     removes it (the workers it launched drain and stop)."""
     space = _workspace(project, workspace)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return Response(PoolSerializer(pool_named(space, pool)).data)
     if request.method == "DELETE":
         delete_pool(space, pool)

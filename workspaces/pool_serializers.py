@@ -32,7 +32,7 @@ class PoolSerializer(serializers.Serializer):
     """A pool: how workers are launched for its workspace. Secret fields show as ``********``."""
 
     name = serializers.CharField()
-    type = serializers.ChoiceField(choices=Pool.Type.values)
+    type = serializers.ChoiceField(choices=Pool.Type.choices)
     state = serializers.ChoiceField(choices=Pool.State.values)
     modules = serializers.ListField(child=serializers.CharField())
     provides = _tags()
@@ -57,7 +57,7 @@ class PoolListSerializer(serializers.Serializer):
 
 class CreatePoolSerializer(StrictSerializer):
     name = serializers.CharField()
-    type = serializers.ChoiceField(choices=Pool.Type.values)
+    type = serializers.ChoiceField(choices=Pool.Type.choices)
     modules = serializers.ListField(child=serializers.CharField(), required=False)
     provides = _tags(required=False)
     accepts = _tags(required=False)

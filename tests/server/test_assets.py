@@ -18,7 +18,7 @@ ASSETS = "/api/projects/default/assets"
 
 
 def entry(key: str = KEY_A, size: int = 3, **metadata: str) -> dict:
-    return {"blob_key": key, "size": size, "metadata": metadata}
+    return {"blobKey": key, "size": size, "metadata": metadata}
 
 
 def test_it_records_an_asset_and_shows_its_entries_by_path(api, registered):
@@ -27,7 +27,7 @@ def test_it_records_an_asset_and_shows_its_entries_by_path(api, registered):
         ASSETS,
         {
             "name": "reports",
-            "execution": execution.id,
+            "executionId": execution.id,
             "entries": {
                 "b/two.csv": entry(KEY_B, 5, type="text/csv"),
                 "a.txt": entry(KEY_A, 3, type="text/plain"),
@@ -39,11 +39,11 @@ def test_it_records_an_asset_and_shows_its_entries_by_path(api, registered):
     created = response.json()
     assert created["id"].startswith("A")
     assert created["name"] == "reports"
-    assert created["execution"] == execution.id
+    assert created["executionId"] == execution.id
     assert (created["count"], created["size"]) == (2, 8)
     assert created["entries"] == [
-        {"path": "a.txt", "blob_key": KEY_A, "size": 3, "metadata": {"type": "text/plain"}},
-        {"path": "b/two.csv", "blob_key": KEY_B, "size": 5, "metadata": {"type": "text/csv"}},
+        {"path": "a.txt", "blobKey": KEY_A, "size": 3, "metadata": {"type": "text/plain"}},
+        {"path": "b/two.csv", "blobKey": KEY_B, "size": 5, "metadata": {"type": "text/csv"}},
     ]
     assert api.get(f"{ASSETS}/{created['id']}").json() == created
 
@@ -52,7 +52,7 @@ def test_name_and_execution_are_optional(api, project):
     response = api.post(ASSETS, {"entries": {"x": entry()}})
     assert response.status_code == 201
     assert response.json()["name"] is None
-    assert response.json()["execution"] is None
+    assert response.json()["executionId"] is None
 
 
 def test_a_missing_asset_is_not_found(api, project):
@@ -62,7 +62,7 @@ def test_a_missing_asset_is_not_found(api, project):
 
 
 def test_an_unknown_execution_is_not_found(api, project):
-    response = api.post(ASSETS, {"execution": "Rxxxx:1:1", "entries": {"x": entry()}})
+    response = api.post(ASSETS, {"executionId": "Rxxxx:1:1", "entries": {"x": entry()}})
     assert response.status_code == 404
     assert response.json()["error"] == "execution_not_found"
     assert not Asset.objects.exists()
@@ -85,15 +85,15 @@ def test_it_refuses_paths_that_could_leave_the_restore_directory(api, project, p
         {},
         {"entries": {}},
         {"entries": []},
-        {"entries": {"x": {"blob_key": "A" * 64, "size": 1}}},
-        {"entries": {"x": {"blob_key": "a" * 63, "size": 1}}},
-        {"entries": {"x": {"blob_key": KEY_A, "size": -1}}},
-        {"entries": {"x": {"blob_key": KEY_A, "size": 1.5}}},
-        {"entries": {"x": {"blob_key": KEY_A}}},
-        {"entries": {"x": {"blob_key": KEY_A, "size": 1, "metadata": "text"}}},
-        {"entries": {"x": {"blob_key": KEY_A, "size": 1, "extra": 1}}},
+        {"entries": {"x": {"blobKey": "A" * 64, "size": 1}}},
+        {"entries": {"x": {"blobKey": "a" * 63, "size": 1}}},
+        {"entries": {"x": {"blobKey": KEY_A, "size": -1}}},
+        {"entries": {"x": {"blobKey": KEY_A, "size": 1.5}}},
+        {"entries": {"x": {"blobKey": KEY_A}}},
+        {"entries": {"x": {"blobKey": KEY_A, "size": 1, "metadata": "text"}}},
+        {"entries": {"x": {"blobKey": KEY_A, "size": 1, "extra": 1}}},
         {"entries": {"x": entry()}, "name": 3},
-        {"entries": {"x": entry()}, "execution": 3},
+        {"entries": {"x": entry()}, "executionId": 3},
         {"entries": {"x": entry()}, "owner": "me"},
     ],
 )

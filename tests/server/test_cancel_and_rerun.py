@@ -133,9 +133,9 @@ def test_it_reruns_a_step_in_the_workspace_of_its_latest_execution(
 
     assert response.status_code == 201
     assert response.json() == {
-        "run_id": run_id,
-        "step_id": f"{run_id}:1",
-        "execution_id": f"{run_id}:1:2",
+        "runId": run_id,
+        "stepId": f"{run_id}:1",
+        "executionId": f"{run_id}:1:2",
         "attempt": 2,
     }
     assert orchestrator.commands == [

@@ -33,7 +33,7 @@ class Live:
         space = workspace or self.workspace
         self.ok("POST", f"/workspaces/{space}/manifests", {"modules": {"app.flows": [GREET]}})
         body = {"module": "app.flows", "target": "greet", "arguments": ["x"]}
-        return self.ok("POST", f"/workspaces/{space}/runs", body)["run_id"]
+        return self.ok("POST", f"/workspaces/{space}/runs", body)["runId"]
 
     def executions(self, run_id: str, step: int = 1) -> list[dict[str, Any]]:
         snapshot = self.ok("GET", f"/runs/{run_id}")
@@ -79,9 +79,9 @@ def test_it_reruns_a_step_in_its_own_workspace(live):
 
     assert response.status_code == 201
     assert response.json() == {
-        "run_id": run_id,
-        "step_id": f"{run_id}:1",
-        "execution_id": f"{run_id}:1:2",
+        "runId": run_id,
+        "stepId": f"{run_id}:1",
+        "executionId": f"{run_id}:1:2",
         "attempt": 2,
     }
     executions = live.executions(run_id)

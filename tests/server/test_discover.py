@@ -7,7 +7,7 @@ def test_it_reports_the_server_and_api_versions(client):
     response = client.get("/api/discover")
 
     assert response.status_code == 200
-    assert response.json() == {"version": "0.1.0", "api_version": "0.1"}
+    assert response.json() == {"version": "0.1.0", "apiVersion": "0.1"}
 
 
 def test_it_derives_the_api_version_from_the_minor_before_1_0_and_the_major_after():

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -169,7 +170,8 @@ def test_a_failure_after_the_view_is_logged_and_answered_500_in_json(
     settings.DEBUG = False
     monkeypatch.setattr(runs_api, "run_by_id", lambda project, run_id: None)
     # What the view returns cannot be rendered: the failure comes after it has returned.
-    monkeypatch.setattr(runs_api, "run_snapshot", lambda run: {"value": object()})
+    monkeypatch.setattr(runs_api, "run_snapshot", lambda run: {})
+    monkeypatch.setattr(runs_api, "RunSerializer", lambda snapshot: SimpleNamespace(data=object()))
 
     response = Client(raise_request_exception=False).get("/api/projects/default/runs/Rbcdfgh")
 

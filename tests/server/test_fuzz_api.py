@@ -69,10 +69,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             registered = httpx.post(f"{api}/workspaces/{workspace}/manifests", json=manifest)
             registered.raise_for_status()
         run = {"module": "app.flows", "target": "greet", "arguments": ["fuzz"]}
-        run_id = httpx.post(f"{api}/workspaces/default/runs", json=run).json()["run_id"]
+        run_id = httpx.post(f"{api}/workspaces/default/runs", json=run).json()["runId"]
         httpx.post(f"{api}/workspaces/default/pools", json=POOL).raise_for_status()
         httpx.put(f"{server.url}/blobs/{BLOB_KEY}", content=BLOB).raise_for_status()
-        entries = {"a.txt": {"blob_key": BLOB_KEY, "size": len(BLOB)}}
+        entries = {"a.txt": {"blobKey": BLOB_KEY, "size": len(BLOB)}}
         asset_id = httpx.post(f"{api}/assets", json={"entries": entries}).json()["id"]
         yield Seeded(server, run_id, asset_id)
     finally:
@@ -139,7 +139,7 @@ def ids(seeded: Seeded) -> dict[str, st.SearchStrategy[str]]:
 
 SUBMISSIONS = [
     {"module": "app.flows", "target": "greet", "arguments": ["x"], "delay": 0.01},
-    {"module": "app.flows", "target": "greet", "arguments": ["x"], "idempotency_key": "k"},
+    {"module": "app.flows", "target": "greet", "arguments": ["x"], "idempotencyKey": "k"},
     {"module": "app.flows", "target": "greet", "requires": {"gpu": ["a"]}, "retries": 1},
 ]
 POOL = {"name": "gpu", "type": "docker", "modules": ["never.hosted"], "fields": {"image": "i"}}
@@ -149,8 +149,8 @@ VALID_BODIES: dict[str, list[Any]] = {
     "/workspaces": [{"name": "fuzzed", "base": "default"}, {"name": "dev"}],
     "/manifests": [{"modules": {"app.other": [GREET]}}],
     "/assets": [
-        {"entries": {"b/c.txt": {"blob_key": BLOB_KEY, "size": 1, "metadata": {"type": "a"}}}},
-        {"name": "x", "execution": "R1:1:1", "entries": {"a": {"blob_key": BLOB_KEY, "size": 0}}},
+        {"entries": {"b/c.txt": {"blobKey": BLOB_KEY, "size": 1, "metadata": {"type": "a"}}}},
+        {"name": "x", "executionId": "R1:1:1", "entries": {"a": {"blobKey": BLOB_KEY, "size": 0}}},
     ],
     "/rerun": [{"workspace": "dev"}, {}],
     "/pools": [{**POOL, "name": "gpu2"}],

@@ -113,7 +113,7 @@ def test_the_largest_cursor_and_time_are_accepted(api, run_id):
         {"module": "app\0flows", "target": "greet"},
         {"module": "app.flows", "target": "greet", "arguments": ["a\0b"]},
         {"module": "app.flows", "target": "greet", "arguments": [{"k\0": 1}]},
-        {"module": "app.flows", "target": "greet", "idempotency_key": "\0"},
+        {"module": "app.flows", "target": "greet", "idempotencyKey": "\0"},
         {"module": "app.flows", "target": "greet", "requires": {"gpu": ["\0"]}},
     ],
 )
@@ -126,8 +126,8 @@ def test_a_nul_in_a_body_field_is_refused(api, registered, body):
     [
         ("workspaces", {"name": "a\0"}),
         ("workspaces/default/manifests", {"modules": {"m\0": []}}),
-        ("assets", {"name": "\0", "entries": {"a": {"blob_key": "0" * 64, "size": 1}}}),
-        ("assets", {"entries": {"a": {"blob_key": "0" * 64, "size": 1, "metadata": {"\0": 1}}}}),
+        ("assets", {"name": "\0", "entries": {"a": {"blobKey": "0" * 64, "size": 1}}}),
+        ("assets", {"entries": {"a": {"blobKey": "0" * 64, "size": 1, "metadata": {"\0": 1}}}}),
     ],
 )
 def test_a_nul_in_any_body_is_refused(api, registered, path, body):

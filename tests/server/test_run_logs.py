@@ -32,7 +32,7 @@ def test_it_lists_a_runs_log_lines_in_order(api, root):
 
     assert page["logs"][0] == {
         "id": first.id,
-        "execution": root.id,
+        "executionId": root.id,
         "timestamp": int(MOMENT.timestamp() * 1000),
         "level": 2,
         "template": "hello {name}",

@@ -135,7 +135,7 @@ def test_a_bad_wait_is_refused(api, registered, wait):
     response = api.get(url(root), wait=wait)
 
     assert response.status_code == 400
-    assert response.json()["error"] == "invalid_wait"
+    assert response.json()["error"] == "invalid_request"
 
 
 def test_only_get_is_allowed(api, registered):

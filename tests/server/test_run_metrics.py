@@ -115,7 +115,7 @@ def test_the_api_lists_definitions_and_points_per_execution(api, root):
     assert page == {
         "executions": [
             {
-                "execution_id": root.id,
+                "executionId": root.id,
                 "definitions": [LOSS],
                 "points": {"loss": [[1.0, 0.5], [2.0, 0.25]]},
             }

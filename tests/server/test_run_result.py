@@ -33,7 +33,7 @@ def test_it_returns_the_result_of_a_finished_run(api, registered):
 
     assert response.status_code == 200
     assert response.json() == {
-        "run_id": root.step.run_id,
+        "runId": root.step.run_id,
         "status": "succeeded",
         "result": {"type": "value", "value": from_plain_json(42)},
     }
@@ -46,7 +46,7 @@ def test_it_answers_at_once_without_wait(api, registered):
     response = api.get(f"/api/projects/default/runs/{root.step.run_id}/result")
 
     assert time.monotonic() - started < 1
-    assert response.json() == {"run_id": root.step.run_id, "status": "queued", "result": None}
+    assert response.json() == {"runId": root.step.run_id, "status": "queued", "result": None}
 
 
 def test_it_waits_for_an_unfinished_run_until_the_time_is_up(api, registered):
@@ -89,7 +89,7 @@ def test_it_rejects_an_invalid_wait(api, registered, wait):
     response = api.get(f"/api/projects/default/runs/{root.step.run_id}/result", wait=wait)
 
     assert response.status_code == 400
-    assert response.json()["error"] == "invalid_wait"
+    assert response.json()["error"] == "invalid_request"
 
 
 def test_it_reports_an_unknown_run(api, registered):

@@ -65,7 +65,7 @@ def test_it_shows_a_queued_run(api, registered):
     assert snapshot["workspace"] == "default"
     assert snapshot["status"] == "queued"
     assert snapshot["result"] is None
-    assert snapshot["created_at"]
+    assert snapshot["createdAt"]
     [step] = snapshot["steps"]
     assert step == {
         "id": f"{run_id}:1",
@@ -73,30 +73,30 @@ def test_it_shows_a_queued_run(api, registered):
         "module": "app.flows",
         "target": "greet",
         "type": "workflow",
-        "parent": None,
+        "parentId": None,
         "group": None,
-        "group_name": None,
+        "groupName": None,
         "arguments": [from_plain_json("world")],
-        "created_at": step["created_at"],
-        "cache_key": None,
-        "memo_key": None,
+        "createdAt": step["createdAt"],
+        "cacheKey": None,
+        "memoKey": None,
         "resolution": None,
-        "cached_from": None,
-        "memo_hits": [],
+        "cachedFrom": None,
+        "memoHits": [],
         "executions": [
             {
                 "id": f"{run_id}:1:1",
                 "attempt": 1,
                 "state": "queued",
                 "workspace": "default",
-                "session": None,
-                "created_at": step["executions"][0]["created_at"],
-                "assigned_at": None,
-                "started_at": None,
-                "completed_at": None,
+                "sessionId": None,
+                "createdAt": step["executions"][0]["createdAt"],
+                "assignedAt": None,
+                "startedAt": None,
+                "completedAt": None,
                 "result": None,
-                "cached_from": None,
-                "memo_hits": [],
+                "cachedFrom": None,
+                "memoHits": [],
                 "dependencies": [],
             }
         ],
@@ -113,7 +113,7 @@ def test_it_shows_children_attempts_results_and_dependencies(api, registered):
     assert snapshot["status"] == "succeeded"
     assert snapshot["result"] == {"type": "value", "value": from_plain_json("hello")}
     child = snapshot["steps"][1]
-    assert (child["number"], child["type"], child["parent"], child["group"]) == (
+    assert (child["number"], child["type"], child["parentId"], child["group"]) == (
         2,
         "task",
         root.id,
@@ -234,17 +234,17 @@ def test_it_says_which_run_and_workspace_a_cached_step_came_from(api, registered
 
     step = snapshot["steps"][1]
     expected = {
-        "execution": source.id,
-        "run": production_root.step.run_id,
+        "executionId": source.id,
+        "runId": production_root.step.run_id,
         "workspace": "default",
     }
-    assert (step["resolution"], step["cached_from"], step["cache_key"]) == (
+    assert (step["resolution"], step["cachedFrom"], step["cacheKey"]) == (
         "cached",
         expected,
         "k" * 64,
     )
-    assert step["executions"][0]["cached_from"] == expected
-    assert step["executions"][0]["result"] == {"type": "cached", "successor": source.id}
+    assert step["executions"][0]["cachedFrom"] == expected
+    assert step["executions"][0]["result"] == {"type": "cached", "successorId": source.id}
     assert hit.id == step["executions"][0]["id"]
     source_step = api.get(f"/api/projects/default/runs/{production_root.step.run_id}").json()
     assert source_step["steps"][1]["resolution"] == "executed"
@@ -259,9 +259,9 @@ def test_it_follows_a_hit_on_a_hit_to_the_source(api, registered, development):
 
     snapshot = api.get(f"/api/projects/default/runs/{root.step.run_id}").json()
 
-    assert snapshot["steps"][1]["cached_from"] == {
-        "execution": source.id,
-        "run": production_root.step.run_id,
+    assert snapshot["steps"][1]["cachedFrom"] == {
+        "executionId": source.id,
+        "runId": production_root.step.run_id,
         "workspace": "default",
     }
 
@@ -278,14 +278,14 @@ def test_it_lists_the_memoised_calls_that_reused_a_step(api, registered, develop
     snapshot = api.get(f"/api/projects/default/runs/{root.step.run_id}").json()
 
     step = snapshot["steps"][1]
-    assert (step["resolution"], step["memo_key"], step["memo_hits"]) == (
+    assert (step["resolution"], step["memoKey"], step["memoHits"]) == (
         "memoised",
         "m" * 64,
         [rerun.id],
     )
-    assert step["executions"][0]["memo_hits"] == [rerun.id]
-    assert step["cached_from"] is None
-    assert snapshot["steps"][0]["memo_hits"] == []
+    assert step["executions"][0]["memoHits"] == [rerun.id]
+    assert step["cachedFrom"] is None
+    assert snapshot["steps"][0]["memoHits"] == []
     assert snapshot["steps"][0]["executions"][1]["dependencies"] == [extract.id]
 
 
@@ -303,4 +303,4 @@ def test_cache_and_memo_hits_take_no_extra_queries(
         snapshot = api.get(f"/api/projects/default/runs/{root.step.run_id}").json()
 
     assert [s["resolution"] for s in snapshot["steps"][1:]] == ["cached"] * 10
-    assert snapshot["steps"][1]["memo_hits"] == [root.id]
+    assert snapshot["steps"][1]["memoHits"] == [root.id]

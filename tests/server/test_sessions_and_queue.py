@@ -34,7 +34,7 @@ def queued(workspace: Workspace, **overrides) -> Execution:
 def statuses(api) -> dict[str, str]:
     response = api.get(f"{BASE}/queue")
     assert response.status_code == 200, response.content
-    return {e["execution_id"]: e["status"] for e in response.json()["executions"]}
+    return {e["id"]: e["status"] for e in response.json()["executions"]}
 
 
 def test_sessions_show_their_state_load_and_tags(api, registered):
@@ -75,7 +75,7 @@ def test_the_queue_says_what_each_execution_waits_for(api, registered):
         needs_gpu.id: "no session",
         assigned.id: "assigned",
     }
-    assert api.get(f"{BASE}/queue").json()["executions"][-1]["session"] == worker.id
+    assert api.get(f"{BASE}/queue").json()["executions"][-1]["sessionId"] == worker.id
 
     registered.state = Workspace.State.PAUSED
     registered.save()

@@ -32,10 +32,10 @@ def test_it_queues_a_run_of_a_registered_workflow(api, registered):
 
     assert response.status_code == 201
     ids = response.json()
-    assert RUN_ID.match(ids["run_id"])
-    assert ids["step_id"] == f"{ids['run_id']}:1"
-    assert ids["execution_id"] == f"{ids['run_id']}:1:1"
-    execution = Execution.objects.select_related("step__run").get(pk=ids["execution_id"])
+    assert RUN_ID.match(ids["runId"])
+    assert ids["stepId"] == f"{ids['runId']}:1"
+    assert ids["executionId"] == f"{ids['runId']}:1:1"
+    execution = Execution.objects.select_related("step__run").get(pk=ids["executionId"])
     assert execution.state == "queued"
     assert execution.attempt == 1
     assert execution.workspace == registered
@@ -49,7 +49,7 @@ def test_it_queues_a_run_of_a_registered_workflow(api, registered):
 def test_it_stores_arguments_in_the_wire_format(api, registered):
     ids = submit(api, {"b": [1, {"c": None}], "a": True}, "!").json()
 
-    step = Step.objects.get(pk=ids["step_id"])
+    step = Step.objects.get(pk=ids["stepId"])
     assert step.arguments == [
         {
             "type": "inline",
@@ -71,7 +71,7 @@ def test_it_gives_the_root_step_the_registered_options(api, workspace):
 
     ids = api.post(URL, {"module": "app.flows", "target": "later"}).json()
 
-    execution = Execution.objects.select_related("step").get(pk=ids["execution_id"])
+    execution = Execution.objects.select_related("step").get(pk=ids["executionId"])
     assert execution.step.options == {"delay_ms": 60000}
     assert execution.execute_after >= before + timedelta(seconds=60)
 
@@ -91,8 +91,8 @@ def test_it_wakes_the_orchestrator_once_the_run_is_committed(
 
 
 def test_it_returns_the_existing_run_for_a_repeated_idempotency_key(api, registered):
-    first = submit(api, "world", idempotency_key="k1")
-    second = submit(api, "other", idempotency_key="k1")
+    first = submit(api, "world", idempotencyKey="k1")
+    second = submit(api, "other", idempotencyKey="k1")
 
     assert first.status_code == 201
     assert second.status_code == 200
@@ -105,25 +105,25 @@ def test_it_scopes_idempotency_keys_to_the_workspace(api, registered, project):
     register_manifests(
         other, parse_manifests({"modules": {"app.flows": [{"name": "greet", "type": "workflow"}]}})
     )
-    first = submit(api, "world", idempotency_key="k1")
+    first = submit(api, "world", idempotencyKey="k1")
 
     second = api.post(
         "/api/projects/default/workspaces/other/runs",
-        {"module": "app.flows", "target": "greet", "idempotency_key": "k1"},
+        {"module": "app.flows", "target": "greet", "idempotencyKey": "k1"},
     )
 
     assert second.status_code == 201
-    assert second.json()["run_id"] != first.json()["run_id"]
+    assert second.json()["runId"] != first.json()["runId"]
 
 
 def test_it_forgets_idempotency_keys_after_a_day(api, registered):
-    first = submit(api, "world", idempotency_key="k1").json()
-    Run.objects.filter(pk=first["run_id"]).update(created_at=timezone.now() - timedelta(hours=25))
+    first = submit(api, "world", idempotencyKey="k1").json()
+    Run.objects.filter(pk=first["runId"]).update(created_at=timezone.now() - timedelta(hours=25))
 
-    second = submit(api, "world", idempotency_key="k1")
+    second = submit(api, "world", idempotencyKey="k1")
 
     assert second.status_code == 201
-    assert second.json()["run_id"] != first["run_id"]
+    assert second.json()["runId"] != first["runId"]
 
 
 def test_it_reports_an_unknown_target_naming_it(api, registered):
@@ -202,7 +202,8 @@ def test_it_rejects_arguments_that_are_not_a_list(api, registered):
     response = api.post(URL, {"module": "app.flows", "target": "greet", "arguments": {"a": 1}})
 
     assert response.status_code == 400
-    assert response.json()["error"] == "invalid_arguments"
+    assert response.json()["error"] == "invalid_request"
+    assert list(response.json()["details"]) == ["arguments"]
 
 
 @pytest.mark.parametrize(
@@ -211,7 +212,7 @@ def test_it_rejects_arguments_that_are_not_a_list(api, registered):
         (["app.flows", "greet"], "object"),
         ({"target": "greet"}, "'module'"),
         ({"module": "app.flows", "target": ""}, "'target'"),
-        ({"module": "app.flows", "target": "greet", "idempotency_key": 1}, "'idempotency_key'"),
+        ({"module": "app.flows", "target": "greet", "idempotencyKey": 1}, "'idempotencyKey'"),
         ({"module": "app.flows", "target": "greet", "colour": "red"}, "'colour'"),
     ],
 )
@@ -263,7 +264,7 @@ def submit_flaky(api, **fields):
 
 def root_options(response) -> dict:
     assert response.status_code == 201, response.json()
-    return Step.objects.get(pk=response.json()["step_id"]).options
+    return Step.objects.get(pk=response.json()["stepId"]).options
 
 
 def test_it_keeps_the_registered_options_without_overrides(api, flaky):
@@ -289,7 +290,7 @@ def test_it_delays_the_root_execution(api, flaky):
 
     ids = submit_flaky(api, delay=30).json()
 
-    execution = Execution.objects.get(pk=ids["execution_id"])
+    execution = Execution.objects.get(pk=ids["executionId"])
     assert before + timedelta(seconds=30) <= execution.execute_after
     assert execution.execute_after <= timezone.now() + timedelta(seconds=30)
 
@@ -300,7 +301,7 @@ def test_it_removes_a_registered_delay_with_a_delay_of_zero(api, workspace):
 
     ids = api.post(URL, {"module": "app.flows", "target": "later", "delay": 0}).json()
 
-    execution = Execution.objects.select_related("step").get(pk=ids["execution_id"])
+    execution = Execution.objects.select_related("step").get(pk=ids["executionId"])
     assert execution.step.options == {"delay_ms": 0}
     assert execution.execute_after is None
 
@@ -324,13 +325,13 @@ def test_it_turns_memo_off(api, flaky):
 
 
 def test_it_ignores_overrides_when_the_idempotency_key_returns_a_run(api, flaky):
-    first = submit_flaky(api, idempotency_key="k", retries=2).json()
+    first = submit_flaky(api, idempotencyKey="k", retries=2).json()
 
-    again = submit_flaky(api, idempotency_key="k", retries=5)
+    again = submit_flaky(api, idempotencyKey="k", retries=5)
 
     assert again.status_code == 200
     assert again.json() == first
-    assert Step.objects.get(pk=first["step_id"]).options["retries"]["limit"] == 2
+    assert Step.objects.get(pk=first["stepId"]).options["retries"]["limit"] == 2
 
 
 @pytest.mark.parametrize(
