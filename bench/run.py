@@ -124,7 +124,7 @@ def run(client: httpx.Client, target: str, *arguments) -> tuple[dict, float]:
         json={"module": "bench.workloads", "target": target, "arguments": list(arguments)},
     )
     response.raise_for_status()
-    run_id = response.json()["run_id"]
+    run_id = response.json()["runId"]
     result = client.get(f"/runs/{run_id}/result", params={"wait": 60}).json()
     elapsed = time.perf_counter() - started
     if result["status"] != "succeeded":
@@ -134,8 +134,8 @@ def run(client: httpx.Client, target: str, *arguments) -> tuple[dict, float]:
 
 def root_seconds(snapshot: dict) -> float:
     root = snapshot["steps"][0]["executions"][-1]
-    start = datetime.fromisoformat(root["assigned_at"])
-    end = datetime.fromisoformat(root["completed_at"])
+    start = datetime.fromisoformat(root["assignedAt"])
+    end = datetime.fromisoformat(root["completedAt"])
     return (end - start).total_seconds()
 
 

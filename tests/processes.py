@@ -144,7 +144,7 @@ class Server:
             json={"module": module, "target": target, "arguments": arguments},
         )
         assert response.status_code in (200, 201), response.text
-        return response.json()["run_id"]
+        return response.json()["runId"]
 
     def result(self, run_id: str, wait: float = 60) -> dict[str, Any]:
         return self.api("GET", f"/runs/{run_id}/result", params={"wait": wait}).json()

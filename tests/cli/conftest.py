@@ -88,7 +88,7 @@ def registered(client: Client, workspace_name: str) -> str:
 
 @pytest.fixture
 def worker(host: str, client: Client, workspace_name: str, tmp_path: Path) -> Iterator[Path]:
-    """``coflux worker --register greetings`` (tests/cli/fixtures) in the test's workspace,
+    """``coflux worker --register greetings flaky`` (tests/cli/fixtures) in the test's workspace,
     once its workflows are registered; yields its log file."""
     env = {**os.environ, "COFLUX_HOST": host, "COFLUX_WORKSPACE": workspace_name}
     env["COFLUX_TOKEN"] = SUPER_TOKEN
@@ -97,7 +97,7 @@ def worker(host: str, client: Client, workspace_name: str, tmp_path: Path) -> It
     log = tmp_path / "worker.log"
     with open(log, "w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "coflux", "worker", "--register", "greetings"],
+            [sys.executable, "-m", "coflux", "worker", "--register", "greetings", "flaky"],
             cwd=FIXTURES,
             env=env,
             stdout=output,
@@ -128,5 +128,5 @@ def worker(host: str, client: Client, workspace_name: str, tmp_path: Path) -> It
 def finished_run(run_cli: Cli, client: Client, worker: Path) -> str:
     """A run of ``greetings/greet("ada")`` that has succeeded: root step 1, ``shout`` step 2."""
     ids = run_cli.json("submit", "greetings/greet", '"ada"', "--no-wait", "-o", "json")
-    assert client.wait_for_result(ids["run_id"], timeout=60)["status"] == "succeeded"
-    return ids["run_id"]
+    assert client.wait_for_result(ids["runId"], timeout=60)["status"] == "succeeded"
+    return ids["runId"]

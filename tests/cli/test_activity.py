@@ -25,12 +25,12 @@ def test_sessions_list_shows_the_connected_worker(run_cli, worker, workspace_nam
 
 
 def test_the_queue_shows_a_run_nobody_can_take(run_cli, client, registered):
-    run_id = client.submit(registered, "app.flows", "greet", ["world"])["run_id"]
+    run_id = client.submit(registered, "app.flows", "greet", ["world"])["runId"]
 
     (queued,) = run_cli.json("queue", "-o", "json")["executions"]
     table = run_cli("queue")
 
-    assert (queued["execution_id"], queued["status"]) == (f"{run_id}:1:1", "no session")
+    assert (queued["id"], queued["status"]) == (f"{run_id}:1:1", "no session")
     assert table.exit_code == 0, table.output
     assert "no session" in table.stdout and "app.flows/greet" in table.stdout
 
@@ -76,7 +76,7 @@ def test_on_a_terminal_the_queue_is_kept_up_to_date_until_interrupted(host, clie
 
     try:
         wait_until(lambda: shown("Nothing queued or running."), message="the empty queue")
-        run_id = client.submit(registered, "app.flows", "greet", ["world"])["run_id"]
+        run_id = client.submit(registered, "app.flows", "greet", ["world"])["runId"]
         wait_until(lambda: shown(f"{run_id}:1:1"), message="the new run in the queue")
         process.send_signal(signal.SIGINT)
         # Keep reading: a terminal nobody reads fills up, and the last refresh would block.

@@ -142,5 +142,5 @@ def test_blobs_get_reports_a_missing_blob(run_cli):
 
 def test_the_client_refuses_an_asset_with_a_bad_path(client: Client):
     with pytest.raises(ApiError) as error:
-        client.create_asset({"../x": {"blob_key": "0" * 64, "size": 0}})
+        client.create_asset({"../x": {"blobKey": "0" * 64, "size": 0}})
     assert error.value.code == "invalid_request"

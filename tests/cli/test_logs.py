@@ -10,7 +10,7 @@ from coflux._serialization import serialize
 
 LINE = {
     "id": 7,
-    "execution": "R1:2:1",
+    "executionId": "R1:2:1",
     "timestamp": 1_000_000_001_500,
     "level": 2,
     "template": "loaded {count} rows",

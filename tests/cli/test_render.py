@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from coflux._cli.render import resolution_text, run_tree
+from coflux._cli.render import resolution_text, result_source, run_tree
 
 
 def execution(execution_id: str, state: str, workspace: str = "dev", **fields: Any) -> dict:
@@ -17,8 +17,8 @@ def execution(execution_id: str, state: str, workspace: str = "dev", **fields: A
         "state": state,
         "workspace": workspace,
         "result": None,
-        "cached_from": None,
-        "memo_hits": [],
+        "cachedFrom": None,
+        "memoHits": [],
         **fields,
     }
 
@@ -29,16 +29,16 @@ def step(number: int, target: str, executions: list[dict], **fields: Any) -> dic
         "number": number,
         "module": "app",
         "target": target,
-        "parent": None if number == 1 else "Rdev:1:2",
+        "parentId": None if number == 1 else "Rdev:1:2",
         "resolution": "executed",
-        "cached_from": None,
-        "memo_hits": [],
+        "cachedFrom": None,
+        "memoHits": [],
         "executions": executions,
         **fields,
     }
 
 
-SOURCE = {"execution": "Rprod:3:1", "run": "Rprod", "workspace": "production"}
+SOURCE = {"executionId": "Rprod:3:1", "runId": "Rprod", "workspace": "production"}
 
 SNAPSHOT = {
     "id": "Rdev",
@@ -54,16 +54,16 @@ SNAPSHOT = {
             2,
             "extract",
             [execution("Rdev:2:1", "succeeded", "production")],
-            parent="Rdev:1:1",
+            parentId="Rdev:1:1",
             resolution="memoised",
-            memo_hits=["Rdev:1:2"],
+            memoHits=["Rdev:1:2"],
         ),
         step(
             3,
             "fetch",
-            [execution("Rdev:3:1", "cached", result={"type": "cached"}, cached_from=SOURCE)],
+            [execution("Rdev:3:1", "cached", result={"type": "cached"}, cachedFrom=SOURCE)],
             resolution="cached",
-            cached_from=SOURCE,
+            cachedFrom=SOURCE,
         ),
     ],
 }
@@ -101,3 +101,32 @@ def test_the_tree_shows_each_steps_resolution_and_foreign_workspaces():
     assert "succeeded (attempt 2) in dev  [executed]" in root
     assert "[executed, memoised: reused by 1 call (Rdev:1:2)]" in extract
     assert "cached in dev  [cached from Rprod:3:1 (run Rprod, workspace production)]" in fetch
+
+
+def test_the_run_says_its_result_comes_from_a_later_attempt_in_another_workspace():
+    lines = drawn(SNAPSHOT).splitlines()
+
+    assert lines[0].rstrip().endswith("[result from attempt 2 (Rdev:1:2) in workspace dev]")
+    assert "app/pipeline" in lines[1]
+    assert lines[2].rstrip().endswith("── attempt 1  succeeded")
+
+
+def test_a_first_attempt_in_the_runs_own_workspace_needs_no_word():
+    first = step(1, "pipeline", [execution("Rdev:1:1", "succeeded", "production")])
+
+    assert result_source({**SNAPSHOT, "steps": [first]}) is None
+
+
+def test_earlier_attempts_show_their_errors():
+    failed = execution(
+        "Rdev:1:1",
+        "failed",
+        "production",
+        result={"type": "error", "error": {"type": "builtins.KeyError", "message": "'x'"}},
+    )
+    retried = step(1, "pipeline", [failed, execution("Rdev:1:2", "succeeded", "production")])
+
+    text = drawn({**SNAPSHOT, "steps": [retried]})
+
+    assert "attempt 1  failed → builtins.KeyError: 'x'" in text
+    assert "result from attempt 2 (Rdev:1:2)]" in text

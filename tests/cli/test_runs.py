@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
 @pytest.fixture
 def run_id(client, registered) -> str:
-    return client.submit(registered, "app.flows", "greet", ["world"])["run_id"]
+    return client.submit(registered, "app.flows", "greet", ["world"])["runId"]
 
 
 def test_it_shows_a_queued_run_as_a_tree(run_cli, run_id):
@@ -188,3 +190,92 @@ def test_it_reruns_in_the_workspace_of_coflux_toml(
 
     assert result.exit_code == 0, result.output
     assert client.run(run_id)["steps"][0]["executions"][-1]["workspace"] == child
+
+
+# --- attempts: their own outcomes, and where a run's result comes from -----------------------
+
+
+@pytest.fixture
+def retried_run(run_cli, client, worker, tmp_path) -> str:
+    """A run of ``flaky/retried``: its step 2 failed at attempt 1 and succeeded at attempt 2."""
+    marker = json.dumps(str(tmp_path / "marker"))
+    ids = run_cli.json("submit", "flaky/retried", marker, "--no-wait", "-o", "json")
+    assert client.wait_for_result(ids["runId"], timeout=60)["status"] == "succeeded"
+    return ids["runId"]
+
+
+def test_a_named_attempt_gives_its_own_outcome(run_cli, retried_run):
+    first = run_cli("runs", "result", f"{retried_run}:2:1")
+    first_json = json.loads(run_cli("runs", "result", f"{retried_run}:2:1", "-o", "json").stdout)
+    second = run_cli("runs", "result", f"{retried_run}:2:2")
+    step = run_cli("runs", "result", f"{retried_run}:2")
+
+    assert first.exit_code == 1
+    assert first.stdout.strip().endswith("builtins.ValueError: first try")
+    assert first_json == {
+        "status": "failed",
+        "error": {"type": "builtins.ValueError", "message": "first try"},
+    }
+    assert (second.exit_code, second.stdout.strip()) == (0, '"second try"')
+    assert (step.exit_code, step.stdout.strip()) == (0, '"second try"')
+
+
+def test_inspect_shows_the_errors_of_earlier_attempts(run_cli, retried_run):
+    shown = run_cli("runs", "inspect", retried_run, "--no-wait")
+
+    assert shown.exit_code == 0, shown.output
+    assert f"flaky/once  {retried_run}:2  succeeded (attempt 2)" in shown.stdout
+    assert "attempt 1  failed → builtins.ValueError: first try" in shown.stdout
+
+
+def test_inspect_says_which_attempt_the_result_comes_from(run_cli, client, finished_run):
+    assert "result from attempt" not in run_cli("runs", "inspect", finished_run).stdout
+
+    run_cli("runs", "rerun", f"{finished_run}:1")
+    shown = run_cli("runs", "inspect", finished_run)
+
+    assert f"[result from attempt 2 ({finished_run}:1:2)]" in " ".join(shown.stdout.split())
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+def test_it_lists_runs_newest_first_as_a_table_and_as_json(run_cli, client, registered):
+    older = client.submit(registered, "app.flows", "greet", ["a"])["runId"]
+    newer = client.submit(registered, "app.flows", "greet", ["b"])["runId"]
+
+    table = run_cli("runs", "list")
+    listed = run_cli.json("runs", "list", "-o", "json")["runs"]
+
+    assert table.exit_code == 0, table.output
+    assert table.stdout.index(newer) < table.stdout.index(older)
+    assert "app.flows/greet" in table.stdout and "queued" in table.stdout
+    assert [run["id"] for run in listed] == [newer, older]
+    assert set(listed[0]) == {"id", "module", "target", "status", "createdAt"}
+
+
+def test_it_filters_runs_by_status_workflow_and_age(run_cli, client, finished_run):
+    queued = client.submit(client_workspace(client, finished_run), "greetings", "wave", [])["runId"]
+
+    def ids(*options: str) -> list[str]:
+        return [run["id"] for run in run_cli.json("runs", "list", *options, "-o", "json")["runs"]]
+
+    assert finished_run in ids("--status", "succeeded")
+    assert finished_run not in ids("--status", "queued")
+    assert ids("--workflow", "greetings/greet") == [finished_run]
+    assert queued not in ids("--workflow", "greetings/greet")
+    assert set(ids("--since", "1h")) >= {finished_run}
+    assert ids("--since", "2000-01-01T00:00:00+00:00", "--limit", "1") != []
+    assert ids("--since", "2999-01-01") == []
+
+
+def client_workspace(client, run_id: str) -> str:
+    return client.run(run_id)["workspace"]
+
+
+def test_it_refuses_malformed_filters(run_cli, registered):
+    since = run_cli("runs", "list", "--since", "yesterday")
+    workflow = run_cli("runs", "list", "--workflow", "greet")
+
+    assert since.exit_code == 2 and "--since" in since.stderr
+    assert workflow.exit_code == 2 and "MODULE/TARGET" in workflow.stderr

@@ -25,9 +25,9 @@ def test_it_prints_the_identifiers_as_json(run_cli, registered):
         "submit", "app.flows/greet", '{"first": "Ada"}', "-1", "--no-wait", "-o", "json"
     )
 
-    assert RUN_ID.match(ids["run_id"])
-    assert ids["step_id"] == f"{ids['run_id']}:1"
-    assert ids["execution_id"] == f"{ids['run_id']}:1:1"
+    assert RUN_ID.match(ids["runId"])
+    assert ids["stepId"] == f"{ids['runId']}:1"
+    assert ids["executionId"] == f"{ids['runId']}:1:1"
 
 
 def test_it_returns_the_same_run_for_the_same_idempotency_key(run_cli, registered):
@@ -75,7 +75,7 @@ def test_it_splits_the_target_on_the_last_slash(run_cli, client, workspace_name)
 
     ids = run_cli.json("submit", "pkg/sub.mod/go", "--no-wait", "-o", "json")
 
-    step = client.run(ids["run_id"])["steps"][0]
+    step = client.run(ids["runId"])["steps"][0]
     assert (step["module"], step["target"]) == ("pkg/sub.mod", "go")
 
 
@@ -106,7 +106,7 @@ def test_the_server_accepts_the_overrides(run_cli, client, registered):
     )
 
     # What is stored is checked by tests/server/test_submit.py.
-    assert client.run(ids["run_id"])["status"] == "queued"
+    assert client.run(ids["runId"])["status"] == "queued"
 
 
 @pytest.mark.parametrize(

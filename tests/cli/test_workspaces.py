@@ -126,7 +126,7 @@ def test_it_reports_an_unknown_workspace(run_cli, workspace_name):
 
 def test_a_paused_workspace_starts_nothing_until_resumed(run_cli, client, worker):
     assert run_cli("workspaces", "pause").exit_code == 0
-    run_id = run_cli.json("submit", "greetings/greet", '"ada"', "--no-wait", "-o", "json")["run_id"]
+    run_id = run_cli.json("submit", "greetings/greet", '"ada"', "--no-wait", "-o", "json")["runId"]
 
     assert client.wait_for_result(run_id, timeout=2)["status"] == "queued"
 
@@ -150,7 +150,7 @@ def test_it_archives_the_chosen_workspace(run_cli, client, workspace_name):
 
 
 def test_it_archives_as_json_with_what_was_cancelled(run_cli, client, registered, workspace_name):
-    run_id = client.submit(workspace_name, "app.flows", "greet", ["ada"])["run_id"]
+    run_id = client.submit(workspace_name, "app.flows", "greet", ["ada"])["runId"]
 
     archived = run_cli.json("workspaces", "archive", "-o", "json")
 

@@ -84,10 +84,10 @@ def test_fib_with_a_cache_executes_each_n_once(server, worker, tmp_path):
     cached = [s for s in fibs if s["resolution"] == "cached"]
     assert (len(executed), len(cached)) == (21, len(fibs) - 21)
     assert all(s["executions"][0]["state"] == "cached" for s in cached)
-    sources = {s["cached_from"]["execution"] for s in cached}
+    sources = {s["cachedFrom"]["executionId"] for s in cached}
     assert sources <= {e["id"] for s in executed for e in s["executions"]}
-    assert {s["cached_from"]["run"] for s in cached} == {run_id}
-    assert all(s["cache_key"] for s in fibs)
+    assert {s["cachedFrom"]["runId"] for s in cached} == {run_id}
+    assert all(s["cacheKey"] for s in fibs)
 
 
 def test_a_result_older_than_max_age_is_not_reused(server, worker, tmp_path):
@@ -122,7 +122,7 @@ def test_targets_sharing_a_namespace_share_the_cache(server, worker, tmp_path):
     assert (count(tmp_path, "lookup_a"), count(tmp_path, "lookup_b")) == (1, 0)
     [a] = steps(server.run(run_id), "lookup_a")
     [b] = steps(server.run(run_id), "lookup_b")
-    assert b["cached_from"]["execution"] == a["executions"][0]["id"]
+    assert b["cachedFrom"]["executionId"] == a["executions"][0]["id"]
     assert run(server, "call_lookups", str(tmp_path), "j")[1] == ["a:j", "a:j"]
 
 
@@ -145,9 +145,9 @@ def test_development_hits_productions_cache_but_not_the_reverse(server, start_wo
     assert resolutions(dev_snapshot, "expensive") == ["cached", "executed"]
     [x, y] = steps(dev_snapshot, "expensive")
     [source] = steps(server.run(prod_run), "expensive")
-    assert x["cached_from"] == {
-        "execution": source["executions"][0]["id"],
-        "run": prod_run,
+    assert x["cachedFrom"] == {
+        "executionId": source["executions"][0]["id"],
+        "runId": prod_run,
         "workspace": production,
     }
     assert y["executions"][0]["workspace"] == development
@@ -167,7 +167,7 @@ def test_three_levels_reuse_each_ancestors_results(server, start_worker, tmp_pat
     dev_run, dev_value = run(server, "compute", directory, ["a", "b", "c"], workspace=development)
 
     assert dev_value == ["a#1", "b#1", "c#1"]
-    sources = [s["cached_from"] for s in steps(server.run(dev_run), "expensive")]
+    sources = [s["cachedFrom"] for s in steps(server.run(dev_run), "expensive")]
     assert [(s or {}).get("workspace") for s in sources] == [production, staging, None]
     assert [(s or {}).get("run") for s in sources] == [prod_run, staging_run, None]
     # Nobody sees the results of a workspace below them.
@@ -199,11 +199,11 @@ def test_rerunning_in_development_reuses_productions_memoised_steps(server, star
     snapshot = server.run(run_id)
     [root] = steps(snapshot, "pipeline")
     assert [e["workspace"] for e in root["executions"]] == [production, development]
-    assert root["executions"][1]["session"] is not None
+    assert root["executions"][1]["sessionId"] is not None
     [extract], [transform] = steps(snapshot, "extract"), steps(snapshot, "transform")
     for memoised in (extract, transform):
         assert memoised["resolution"] == "memoised"
-        assert memoised["memo_hits"] == [f"{run_id}:1:2"]
+        assert memoised["memoHits"] == [f"{run_id}:1:2"]
         assert [e["workspace"] for e in memoised["executions"]] == [production]
     assert [s["executions"][0]["workspace"] for s in steps(snapshot, "load")] == [
         production,
@@ -233,9 +233,9 @@ def test_runs_inspect_shows_where_a_cached_step_came_from(server, start_worker, 
     assert "[executed]" in line_of(text, "compute")
     assert code == 0
     [step] = steps(as_json, "expensive")
-    assert (step["resolution"], step["cached_from"]) == (
+    assert (step["resolution"], step["cachedFrom"]) == (
         "cached",
-        {"execution": source_id, "run": prod_run, "workspace": production},
+        {"executionId": source_id, "runId": prod_run, "workspace": production},
     )
 
 
@@ -263,7 +263,7 @@ def test_rerunning_a_cached_step_executes_it_and_later_hits_get_the_new_result(
     third, value = run(server, "call_stamp", directory, "k")
     assert value == 2
     [hit] = steps(server.run(third), "stamp")
-    assert hit["cached_from"]["execution"] == f"{cached['id']}:2"
+    assert hit["cachedFrom"]["executionId"] == f"{cached['id']}:2"
 
 
 def test_rerunning_a_memoised_step_executes_it_and_later_hits_get_the_new_result(
@@ -281,7 +281,7 @@ def test_rerunning_a_memoised_step_executes_it_and_later_hits_get_the_new_result
     assert value_of(server.result(run_id, wait=60)) == [1, 2]
     assert count(tmp_path, "memo_stamp") == 2
     [step] = steps(server.run(run_id), "memo_stamp")
-    assert [e["memo_hits"] for e in step["executions"]] == [[], [f"{run_id}:1:1"]]
+    assert [e["memoHits"] for e in step["executions"]] == [[], [f"{run_id}:1:1"]]
     assert step["resolution"] == "memoised"
 
 
@@ -313,7 +313,7 @@ def submit_delayed(server, workspace: str, *arguments, delay: float = 60) -> str
     body = {"module": CACHING, "target": "compute", "arguments": list(arguments), "delay": delay}
     response = server.api("POST", f"/workspaces/{workspace}/runs", json=body)
     assert response.status_code == 201, response.text
-    return response.json()["run_id"]
+    return response.json()["runId"]
 
 
 @contextlib.contextmanager

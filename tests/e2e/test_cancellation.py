@@ -28,7 +28,7 @@ def spawned_run_id(run, target):
     [step] = [step for step in run["steps"] if step["target"] == target]
     [execution] = step["executions"]
     assert execution["state"] == "spawned", execution
-    return execution["result"]["successor"].split(":")[0]
+    return execution["result"]["successorId"].split(":")[0]
 
 
 def test_a_workflow_can_cancel_an_execution_it_started(server, worker, tmp_path):

@@ -30,7 +30,7 @@ def seconds_between(start, end):
 
 def waited_to_start(execution):
     """Seconds from the execution's creation to its assignment to a worker."""
-    return seconds_between(execution["created_at"], execution["assigned_at"])
+    return seconds_between(execution["createdAt"], execution["assignedAt"])
 
 
 # --- select -------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_wait_true_starts_the_consumer_after_its_producer_finished(server, worke
     assert value == "made"
     run = server.run(run_id)
     [producer], [consumer] = executions(run, "produce"), executions(run, "consume")
-    assert seconds_between(producer["completed_at"], consumer["assigned_at"]) >= 0
+    assert seconds_between(producer["completedAt"], consumer["assignedAt"]) >= 0
 
 
 def test_wait_for_a_named_parameter_does_not_wait_for_the_others(server, worker, tmp_path):
@@ -107,7 +107,7 @@ def test_submit_delay_option_delays_the_run(server, worker):
     )
     assert code == 0, output
     assert output["value"] == "x"
-    [execution] = executions(server.run(output["run_id"]), "echo_workflow")
+    [execution] = executions(server.run(output["runId"]), "echo_workflow")
     assert waited_to_start(execution) >= 0.5
 
 
@@ -145,7 +145,7 @@ def test_suspense_suspends_until_the_child_is_done_without_running_it_again(
     assert (count(tmp_path, "parent"), count(tmp_path, "memoised_child")) == (2, 1)
     [child] = executions(run, "memoised_child")
     resumed = executions(run, "suspends_for_its_child")[1]
-    assert seconds_between(child["completed_at"], resumed["assigned_at"]) >= 0
+    assert seconds_between(child["completedAt"], resumed["assignedAt"]) >= 0
 
 
 # --- spawned runs -------------------------------------------------------------------------
@@ -157,10 +157,10 @@ def test_a_task_calling_a_workflow_gets_the_value_of_the_spawned_run(server, wor
     run = server.run(run_id)
     [spawned] = executions(run, "doubled")
     assert spawned["state"] == "spawned"
-    child_id = spawned["result"]["successor"].split(":")[0]
+    child_id = spawned["result"]["successorId"].split(":")[0]
     assert child_id != run_id
     child = server.run(child_id)
-    assert child["parent"] == spawned["id"]
+    assert child["parentId"] == spawned["id"]
     assert states(child, "doubled") == ["succeeded"]
     assert value_of(server.result(child_id)) == 40
 
@@ -172,7 +172,7 @@ def test_calls_in_a_group_are_recorded_with_its_id_and_name(server, worker):
     run_id, value = run_value(server, "grouped")
     assert value == [0, 1, 2, "alone"]
     steps = [step for step in server.run(run_id)["steps"] if step["target"] == "echo"]
-    assert [(step["group"], step["group_name"]) for step in steps] == [
+    assert [(step["group"], step["groupName"]) for step in steps] == [
         (1, "batch"),
         (1, "batch"),
         (1, "batch"),

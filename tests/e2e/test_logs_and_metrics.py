@@ -167,7 +167,7 @@ def test_metrics_recorded_by_a_task_are_readable_from_the_api(server, telemetry_
 
     assert response.status_code == 200
     [execution] = response.json()["executions"]
-    assert execution["execution_id"] == f"{run_id}:2:1"
+    assert execution["executionId"] == f"{run_id}:2:1"
     definitions = {d["key"]: d for d in execution["definitions"]}
     assert definitions["loss"] == {
         "key": "loss",

@@ -88,7 +88,7 @@ def test_submit_retries_option_retries_the_workflow(server, worker, tmp_path):
     assert code == 0, output
     assert output["status"] == "succeeded"
     assert output["value"] == 3
-    run = server.run(output["run_id"])
+    run = server.run(output["runId"])
     assert [s for _, s in attempts(run, "flaky_workflow")] == ["failed", "failed", "succeeded"]
 
 
@@ -105,4 +105,4 @@ def test_a_task_whose_worker_is_killed_is_retried_on_another_worker(
     [step] = [s for s in server.run(run_id)["steps"] if s["target"] == "crash_once"]
     first, second = step["executions"]
     assert (first["state"], second["state"]) == ("abandoned", "succeeded")
-    assert first["session"] != second["session"]
+    assert first["sessionId"] != second["sessionId"]

@@ -109,7 +109,7 @@ def test_submitting_again_with_an_idempotency_key_returns_the_same_run(server, w
             f"{ROUTED}/where_workflow",
         )
         assert code == 0, output
-        return output["run_id"]
+        return output["runId"]
 
     first = submit()
     assert submit() == first

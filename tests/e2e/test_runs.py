@@ -30,10 +30,10 @@ def test_it_records_every_step_with_its_timings(server, worker):
         ("greet", "task"),
     ]
     child = run["steps"][1]
-    assert child["parent"] == f"{run_id}:1:1"
+    assert child["parentId"] == f"{run_id}:1:1"
     [execution] = child["executions"]
     assert execution["state"] == "succeeded"
-    times = [execution[k] for k in ("created_at", "assigned_at", "started_at", "completed_at")]
+    times = [execution[k] for k in ("createdAt", "assignedAt", "startedAt", "completedAt")]
     assert all(times) and times == sorted(times, key=datetime.fromisoformat)
     assert run["steps"][0]["executions"][0]["dependencies"] == [execution["id"]]
 
@@ -48,7 +48,7 @@ def test_submitted_tasks_run_in_parallel(server, worker):
     run_id = server.submit(APP, "parallel_naps", 1.0)
     assert value_of(server.result(run_id)) == 2.0
     root = server.run(run_id)["steps"][0]["executions"][0]
-    took = datetime.fromisoformat(root["completed_at"]) - datetime.fromisoformat(root["started_at"])
+    took = datetime.fromisoformat(root["completedAt"]) - datetime.fromisoformat(root["startedAt"])
     assert took.total_seconds() < 1.8
 
 
@@ -95,7 +95,7 @@ def test_output_of_an_execution_is_kept_as_its_log(server, worker):
     run_id = server.submit(APP, "hello", "Logged")
     value_of(server.result(run_id))
     logs = server.api("GET", f"/runs/{run_id}/logs").json()["logs"]
-    assert [(log["execution"], log["level"], log["template"]) for log in logs] == [
+    assert [(log["executionId"], log["level"], log["template"]) for log in logs] == [
         (f"{run_id}:2:1", 1, "greeting Logged")
     ]
 

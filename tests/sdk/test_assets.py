@@ -163,8 +163,8 @@ def test_it_uploads_files_and_records_the_asset(tree: Path, store: MemoryStore):
     [recorded] = server.created
     assert recorded["name"] == "tables"
     assert recorded["entries"] == {
-        "data/one.csv": {"blob_key": key_of(b"1"), "size": 1, "metadata": {"type": "text/csv"}},
-        "data/two.csv": {"blob_key": key_of(b"22"), "size": 2, "metadata": {"type": "text/csv"}},
+        "data/one.csv": {"blobKey": key_of(b"1"), "size": 1, "metadata": {"type": "text/csv"}},
+        "data/two.csv": {"blobKey": key_of(b"22"), "size": 2, "metadata": {"type": "text/csv"}},
     }
     assert store.blobs == {key_of(b"1"): b"1", key_of(b"22"): b"22"}
     assert asset.id == "A1"

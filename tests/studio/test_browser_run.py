@@ -43,7 +43,7 @@ def submit(studio: Studio, target: str, *arguments: Any) -> str:
     body = {"module": MODULE, "target": target, "arguments": list(arguments)}
     response = api(studio, "POST", "/workspaces/default/runs", json=body)
     assert response.status_code == 201, response.text
-    return response.json()["run_id"]
+    return response.json()["runId"]
 
 
 def outcome(studio: Studio, run_id: str) -> dict[str, Any]:

@@ -192,7 +192,7 @@ def test_options_override_the_registered_ones_as_the_api_does(
         content_type="application/json",
     )
     assert api.status_code == 201, api.content
-    assert root(form_run).options == root(api.json()["run_id"]).options
+    assert root(form_run).options == root(api.json()["runId"]).options
     assert root(form_run).options["requires"] == {"gpu": ["A100", "H100"], "region": ["eu"]}
     execution = Execution.objects.get(step__run_id=form_run)
     assert 89 < (execution.execute_after - execution.created_at).total_seconds() <= 90

@@ -102,7 +102,7 @@ class Asset:
             found = _client().asset(self._id)
             self._entries = {
                 entry["path"]: AssetEntry(
-                    entry["path"], entry["blob_key"], entry["size"], entry["metadata"]
+                    entry["path"], entry["blobKey"], entry["size"], entry["metadata"]
                 )
                 for entry in found["entries"]
             }
@@ -331,14 +331,17 @@ def create(
         else:
             key, size = blobs.put_file(source)
             metadata = {"type": mimetypes.guess_type(path)[0] or "application/octet-stream"}
-        entries[path] = {"blob_key": key, "size": size, "metadata": metadata}
+        entries[path] = {"blobKey": key, "size": size, "metadata": metadata}
     created = (client if client is not None else _client()).create_asset(
         entries, name=name, execution=execution
     )
     return Asset(
         created["id"],
         AssetMetadata(created["name"], created["count"], created["size"]),
-        [AssetEntry(path, **entry) for path, entry in entries.items()],
+        [
+            AssetEntry(path, entry["blobKey"], entry["size"], entry["metadata"])
+            for path, entry in entries.items()
+        ],
     )
 
 

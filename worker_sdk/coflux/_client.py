@@ -214,14 +214,14 @@ class Client:
         requires: dict[str, list[str]] | None | _Unset = UNSET,
         memo: bool | None = None,
     ) -> dict[str, str]:
-        """Start a run; ``arguments`` are plain JSON. ``{"run_id", "step_id", "execution_id"}``.
+        """Start a run; ``arguments`` are plain JSON. ``{"runId", "stepId", "executionId"}``.
 
         ``delay`` (seconds), ``retries`` (0: none), ``requires`` (``None`` clears them) and
         ``memo`` replace the workflow's registered options for this run; left out, they stay.
         """
         body: dict[str, Any] = {"module": module, "target": target, "arguments": arguments}
         if idempotency_key:
-            body["idempotency_key"] = idempotency_key
+            body["idempotencyKey"] = idempotency_key
         if delay is not None:
             body["delay"] = delay
         if retries is not None:
@@ -232,15 +232,28 @@ class Client:
             body["memo"] = memo
         return self._request("POST", self._workspace_path(workspace, "runs"), json=body)
 
-    def runs(self, workspace: str) -> list[dict[str, Any]]:
-        return self._request("GET", self._workspace_path(workspace, "runs"))
+    def runs(
+        self,
+        workspace: str,
+        *,
+        status: str | None = None,
+        workflow: str | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The workspace's runs, newest first: ``[{"id", "module", "target", "status",
+        "createdAt"}]``; only those with ``status``, of ``workflow`` (MODULE/TARGET) or created
+        at or after ``since`` (ISO 8601) when given, at most ``limit`` (default 50)."""
+        filters = {"status": status, "workflow": workflow, "since": since, "limit": limit}
+        params = {name: value for name, value in filters.items() if value is not None}
+        return self._request("GET", self._workspace_path(workspace, "runs"), params=params)["runs"]
 
     def run(self, run_id: str) -> dict[str, Any]:
         """The run's snapshot: its steps and their executions."""
         return self._request("GET", self._project_path(f"runs/{quote(run_id, safe='')}"))
 
     def result(self, run_id: str, *, wait: float = 0.0) -> dict[str, Any]:
-        """``{"run_id", "status", "result"}``, held up to ``wait`` seconds while unfinished."""
+        """``{"runId", "status", "result"}``, held up to ``wait`` seconds while unfinished."""
         wait = min(max(wait, 0.0), MAX_WAIT)
         return self._request(
             "GET",
@@ -290,7 +303,7 @@ class Client:
         return self._request("POST", path, json={})["cancelled"]
 
     def rerun(self, step_id: str, *, workspace: str | None = None) -> dict[str, Any]:
-        """Start a new attempt at the step: ``{"run_id", "step_id", "execution_id", "attempt"}``.
+        """Start a new attempt at the step: ``{"runId", "stepId", "executionId", "attempt"}``.
 
         In ``workspace``, or by default in the workspace of the step's latest execution.
         """
@@ -328,14 +341,14 @@ class Client:
         name: str | None = None,
         execution: str | None = None,
     ) -> dict[str, Any]:
-        """Record an asset whose entries (``{path: {"blob_key", "size", "metadata"}}``) are in
+        """Record an asset whose entries (``{path: {"blobKey", "size", "metadata"}}``) are in
         the blob store: ``{"id", "name", "count", "size", …}``."""
-        body = {"name": name, "execution": execution, "entries": entries}
+        body = {"name": name, "executionId": execution, "entries": entries}
         return self._request("POST", self._project_path("assets"), json=body)
 
     def asset(self, asset_id: str) -> dict[str, Any]:
-        """``{"id", "name", "execution", "count", "size", "entries": [{"path", "blob_key",
-        "size", "metadata"}]}``."""
+        """``{"id", "name", "executionId", "createdAt", "count", "size", "entries": [{"path",
+        "blobKey", "size", "metadata"}]}``."""
         return self._request("GET", self._project_path(f"assets/{quote(asset_id, safe='')}"))
 
     def workspaces(self) -> list[dict[str, Any]]:
@@ -372,12 +385,12 @@ class Client:
 
     def sessions(self, workspace: str) -> list[dict[str, Any]]:
         """The workspace's live worker sessions: ``[{"id", "state", "load", "concurrency",
-        "provides", "accepts", "targets", "created_at", "last_seen_at"}]``."""
+        "provides", "accepts", "targets", "createdAt", "lastSeenAt"}]``."""
         return self._request("GET", self._workspace_path(workspace, "sessions"))["sessions"]
 
     def queue(self, workspace: str) -> list[dict[str, Any]]:
-        """The workspace's unfinished executions: ``[{"execution_id", "module", "target",
-        "status", "session", "created_at", "execute_after"}]``."""
+        """The workspace's unfinished executions: ``[{"id", "module", "target", "status",
+        "sessionId", "createdAt", "executeAfter"}]``."""
         return self._request("GET", self._workspace_path(workspace, "queue"))["executions"]
 
     def pools(self, workspace: str) -> list[dict[str, Any]]:
@@ -439,13 +452,17 @@ class Client:
                 return outcome
 
     def wait_for_execution(
-        self, execution_id: str, *, timeout: float | None = None
+        self, execution_id: str, *, timeout: float | None = None, own_attempt: bool = False
     ) -> dict[str, Any]:
-        """``{"execution_id", "status", "result"}`` of the execution once it has finished.
+        """``{"executionId", "status", "result"}`` of the execution once it has finished.
 
-        Forwarded results (a retry, a suspension's next attempt, a spawned run, a cached or
-        deferred execution) are followed to the execution with the final result, whose ID is
-        returned. After ``timeout`` seconds, the status is as it stands ("queued", "running").
+        Forwarded results are followed to the execution with the final result, whose ID is
+        returned: a retry, a suspension's or recurrence's next attempt, a spawned run, a cached
+        or deferred execution. With ``own_attempt`` the attempt's own outcome comes back
+        instead: forwards to a later attempt of the same step are not followed, so a failed
+        attempt that was retried reports its own error, a suspended one ``suspended`` (cache
+        hits, deferred calls and spawned runs are still followed to their source). After
+        ``timeout`` seconds, the status is as it stands ("queued", "running").
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         seen: set[str] = set()
@@ -453,17 +470,26 @@ class Client:
             run_id = execution_id.split(":", 1)[0]
             execution = _find_execution(self.run(run_id), execution_id)
             result = execution["result"]
-            if result is not None and result.get("successor") and execution_id not in seen:
+            successor = result.get("successorId") if result is not None else None
+            if own_attempt and successor and _same_step(successor, execution_id):
+                status = STATUS_OF_RESULT.get(result["type"], result["type"])
+                return {"executionId": execution_id, "status": status, "result": result}
+            if successor and execution_id not in seen:
                 seen.add(execution_id)
-                execution_id = result["successor"]
+                execution_id = successor
                 continue
             if result is not None and result["type"] in STATUS_OF_RESULT:
                 status = STATUS_OF_RESULT[result["type"]]
-                return {"execution_id": execution_id, "status": status, "result": result}
+                return {"executionId": execution_id, "status": status, "result": result}
             if deadline is not None and time.monotonic() >= deadline:
                 status = "queued" if execution["state"] == "queued" else "running"
-                return {"execution_id": execution_id, "status": status, "result": None}
+                return {"executionId": execution_id, "status": status, "result": None}
             time.sleep(POLL_INTERVAL)
+
+
+def _same_step(one: str, other: str) -> bool:
+    """Whether two execution IDs (``<run>:<step>:<attempt>``) are attempts of one step."""
+    return one.rsplit(":", 1)[0] == other.rsplit(":", 1)[0]
 
 
 def _find_execution(snapshot: dict[str, Any], execution_id: str) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def _sessions_table(listed: list[dict[str, Any]]) -> Table | Text:
             f"{session['load']}/{concurrency}",
             str(session["targets"]),
             _tags(session["provides"], session["accepts"]),
-            _time(session["last_seen_at"], "%H:%M:%S"),
+            _time(session["lastSeenAt"], "%H:%M:%S"),
         )
     return table
 
@@ -66,12 +66,12 @@ def _queue_table(listed: list[dict[str, Any]]) -> Table | Text:
     table = _table("execution", "target", "status", "session", "due", wrapped=("target",))
     for execution in listed:
         table.add_row(
-            execution["execution_id"],
+            execution["id"],
             f"{execution['module']}/{execution['target']}",
             Text(execution["status"], style=_QUEUE_STYLES.get(execution["status"], "red")),
-            execution["session"] or "",
-            _time(execution["execute_after"], "%Y-%m-%d %H:%M:%S")
-            if execution["execute_after"]
+            execution["sessionId"] or "",
+            _time(execution["executeAfter"], "%Y-%m-%d %H:%M:%S")
+            if execution["executeAfter"]
             else "",
         )
     return table

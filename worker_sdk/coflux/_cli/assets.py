@@ -51,10 +51,10 @@ def inspect(ctx: click.Context, asset_id: str, match: str | None) -> None:
             {
                 "id": found["id"],
                 "name": found["name"],
-                "execution": found["execution"],
+                "executionId": found["executionId"],
                 "entries": {
                     entry["path"]: {
-                        "blobKey": entry["blob_key"],
+                        "blobKey": entry["blobKey"],
                         "size": entry["size"],
                         "metadata": entry["metadata"],
                     }
@@ -67,14 +67,14 @@ def inspect(ctx: click.Context, asset_id: str, match: str | None) -> None:
     if found["name"]:
         title += f" {found['name']!r}"
     click.echo(f"{title}: {found['count']} files, {_size(found['size'])}")
-    if found["execution"]:
-        click.echo(f"persisted by {found['execution']}")
+    if found["executionId"]:
+        click.echo(f"persisted by {found['executionId']}")
     width = max((len(entry["path"]) for entry in entries), default=0)
     for entry in entries:
         kind = entry["metadata"].get("type", "")
         click.echo(
             f"  {entry['path']:<{width}}  {_size(entry['size']):>10}  {kind:<24}  "
-            f"{entry['blob_key']}"
+            f"{entry['blobKey']}"
         )
 
 
@@ -99,7 +99,7 @@ def download(
     config = get_config(ctx)
     found = _fetch(ctx, asset_id)
     entries = [
-        AssetEntry(e["path"], e["blob_key"], e["size"], e["metadata"])
+        AssetEntry(e["path"], e["blobKey"], e["size"], e["metadata"])
         for e in _entries(found, match)
     ]
     if not entries:

@@ -47,7 +47,7 @@ def _split(run: str, execution: str | None) -> tuple[str, str | None]:
 
 def as_json(line: dict[str, Any]) -> dict[str, Any]:
     return {
-        "executionId": line["execution"],
+        "executionId": line["executionId"],
         "timestamp": line["timestamp"],
         "level": line["level"],
         "template": line["template"],
@@ -70,7 +70,7 @@ def as_text(line: dict[str, Any], since_ms: int) -> str:
     """One entry as a line of text; ``since_ms`` is when times count from."""
     text, extras = render(line["template"], line["values"])
     level = LEVELS.get(line["level"], str(line["level"]))
-    _run, _sep, execution = line["execution"].partition(":")
+    _run, _sep, execution = line["executionId"].partition(":")
     shown = [
         click.style(_elapsed(line["timestamp"] - since_ms).rjust(10), dim=True),
         click.style(level.ljust(7), **_STYLES.get(level, {})),
@@ -83,7 +83,7 @@ def as_text(line: dict[str, Any], since_ms: int) -> str:
 
 
 def _submitted_ms(client: Client, run_id: str) -> int:
-    created = client.run(run_id).get("created_at")
+    created = client.run(run_id).get("createdAt")
     return int(datetime.fromisoformat(created).timestamp() * 1000) if created else 0
 
 

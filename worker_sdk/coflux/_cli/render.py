@@ -18,7 +18,7 @@ from .._serialization import deserialize, to_json
 POLL_INTERVAL = 0.2
 PREVIEW_LENGTH = 60
 
-_STYLES = {
+STATUS_STYLES = {
     "queued": "dim",
     "assigned": "yellow",
     "running": "yellow",
@@ -84,17 +84,42 @@ def _preview(result: dict[str, Any] | None) -> Text:
 def resolution_text(step: dict[str, Any]) -> str | None:
     """How the step was resolved: executed, cached (from which run and workspace) or memoised."""
     resolution = step.get("resolution")
-    if resolution == "cached" and step.get("cached_from"):
-        source = step["cached_from"]
+    if resolution == "cached" and step.get("cachedFrom"):
+        source = step["cachedFrom"]
         return (
-            f"cached from {source['execution']} "
-            f"(run {source['run']}, workspace {source['workspace']})"
+            f"cached from {source['executionId']} "
+            f"(run {source['runId']}, workspace {source['workspace']})"
         )
     if resolution == "memoised":
-        hits = step.get("memo_hits") or []
+        hits = step.get("memoHits") or []
         calls = "call" if len(hits) == 1 else "calls"
         return f"executed, memoised: reused by {len(hits)} {calls} ({', '.join(hits)})"
     return resolution
+
+
+def result_source(snapshot: dict[str, Any]) -> str | None:
+    """Where the run's result comes from, when that is not simply its first attempt in its own
+    workspace: the run's result is always its root step's latest attempt, wherever it ran (a
+    re-run in another workspace changes it)."""
+    root = next((step for step in snapshot["steps"] if step["number"] == 1), None)
+    if root is None or not root["executions"]:
+        return None
+    latest = root["executions"][-1]
+    elsewhere = latest["workspace"] != snapshot["workspace"]
+    if latest["attempt"] == 1 and not elsewhere:
+        return None
+    where = f" in workspace {latest['workspace']}" if elsewhere else ""
+    return f"result from attempt {latest['attempt']} ({latest['id']}){where}"
+
+
+def _earlier_attempt(execution: dict[str, Any], workspace: str) -> Text:
+    """An attempt before the latest, with its own outcome (an error is kept, not hidden)."""
+    label = Text(f"attempt {execution['attempt']}  ", style="dim")
+    label.append(execution["state"], style=STATUS_STYLES.get(execution["state"], ""))
+    if execution.get("workspace") and execution["workspace"] != workspace:
+        label.append(f" in {execution['workspace']}", style="dim")
+    label.append_text(_preview(execution["result"]))
+    return label
 
 
 def _step_label(step: dict[str, Any], workspace: str) -> Text:
@@ -106,7 +131,7 @@ def _step_label(step: dict[str, Any], workspace: str) -> Text:
         return label
     latest = executions[-1]
     label.append("  ")
-    label.append(latest["state"], style=_STYLES.get(latest["state"], ""))
+    label.append(latest["state"], style=STATUS_STYLES.get(latest["state"], ""))
     if latest["attempt"] > 1:
         label.append(f" (attempt {latest['attempt']})", style="dim")
     if latest.get("workspace") and latest["workspace"] != workspace:
@@ -127,18 +152,24 @@ def run_tree(snapshot: dict[str, Any]) -> Tree:
     }
     children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for step in snapshot["steps"]:
-        parent = step_of_execution.get(step["parent"]) if step["parent"] else None
+        parent = step_of_execution.get(step["parentId"]) if step["parentId"] else None
         children[parent].append(step)
 
     title = Text(f"Run {snapshot['id']}", style="bold")
     title.append("  ")
-    title.append(snapshot["status"], style=_STYLES.get(snapshot["status"], ""))
+    title.append(snapshot["status"], style=STATUS_STYLES.get(snapshot["status"], ""))
     title.append(f"  workspace {snapshot['workspace']}", style="dim")
+    source = result_source(snapshot)
+    if source:
+        title.append(f"  [{source}]", style="cyan")
     tree = Tree(title)
 
     def add(node: Tree, parent: str | None) -> None:
         for step in children.get(parent, []):
-            add(node.add(_step_label(step, snapshot["workspace"])), step["id"])
+            step_node = node.add(_step_label(step, snapshot["workspace"]))
+            for earlier in step["executions"][:-1]:
+                step_node.add(_earlier_attempt(earlier, snapshot["workspace"]))
+            add(step_node, step["id"])
 
     add(tree, None)
     return tree

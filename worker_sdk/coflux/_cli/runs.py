@@ -14,6 +14,11 @@ from .._client import UNFINISHED, UNSET, Client
 from .._config import Config, ConfigError, parse_tags
 from .options import configured_workspace, connect, echo_json, get_config, global_options
 from .render import follow_live, outcome_json, outcome_text, run_tree
+from .run_list import list_runs
+
+NOT_FAILED = frozenset({"succeeded", "suspended", "recurred"})
+"""Outcomes of an attempt that are not failures: a suspended or recurred attempt goes on as the
+next one."""
 
 
 def _split_target(value: str) -> tuple[str, str]:
@@ -45,7 +50,7 @@ def _report_outcome(ctx: click.Context, config: Config, run_id: str, outcome: di
     """Print the run's result and exit with 1 unless it succeeded."""
     status, result = outcome["status"], outcome["result"]
     if config.output == "json":
-        echo_json({"run_id": run_id, **outcome_json(status, result)})
+        echo_json({"runId": run_id, **outcome_json(status, result)})
     else:
         click.echo(outcome_text(status, result))
     if status != "succeeded":
@@ -145,15 +150,18 @@ def submit(
             if config.output == "json":
                 echo_json(submitted)
             else:
-                click.echo(submitted["run_id"])
+                click.echo(submitted["runId"])
             return
-        _follow(ctx, config, client, submitted["run_id"])
+        _follow(ctx, config, client, submitted["runId"])
 
 
 @click.group()
 @global_options
 def runs() -> None:
     """Inspect, cancel and re-run runs."""
+
+
+runs.add_command(list_runs)
 
 
 @runs.command()
@@ -185,11 +193,12 @@ def inspect(ctx: click.Context, run_id: str, no_wait: bool) -> None:
 @click.option("--no-wait", is_flag=True, help="Show the result as it is now.")
 @click.pass_context
 def result(ctx: click.Context, reference: str, no_wait: bool) -> None:
-    """Print the result of a run (RUN), of a step's latest attempt (RUN:STEP) or of one
-    execution (RUN:STEP:ATTEMPT), once it has finished unless --no-wait.
+    """Print the result of a run (RUN), of a step (RUN:STEP) or of one attempt
+    (RUN:STEP:ATTEMPT), once it has finished unless --no-wait.
 
-    A step's result follows retries and other forwards to the final one. Exits with 1 if it
-    finished without succeeding.
+    A run's result is its root step's latest attempt's; a step's follows retries and other
+    forwards to its final one; an attempt's is its own (a failed attempt that was retried
+    shows its error). Exits with 1 if it finished without succeeding.
     """
     config = get_config(ctx)
     parts = reference.split(":")
@@ -202,13 +211,15 @@ def result(ctx: click.Context, reference: str, no_wait: bool) -> None:
             outcome = client.result(reference) if no_wait else client.wait_for_result(reference)
         else:
             execution_id = reference if len(parts) == 3 else _latest_attempt(client, reference)
-            outcome = client.wait_for_execution(execution_id, timeout=0 if no_wait else None)
+            outcome = client.wait_for_execution(
+                execution_id, timeout=0 if no_wait else None, own_attempt=len(parts) == 3
+            )
     status, value = outcome["status"], outcome["result"]
     if config.output == "json":
         echo_json(outcome_json(status, value))
     else:
         click.echo(outcome_text(status, value))
-    if status not in UNFINISHED and status != "succeeded":
+    if status not in UNFINISHED and status not in NOT_FAILED:
         ctx.exit(1)
 
 
@@ -259,30 +270,24 @@ def rerun(ctx: click.Context, step_id: str, no_wait: bool) -> None:
     config = get_config(ctx)
     with connect(config, patient=not no_wait) as client:
         started = client.rerun(step_id, workspace=configured_workspace(ctx))
-        ids = {
-            "runId": started["run_id"],
-            "stepId": started["step_id"],
-            "executionId": started["execution_id"],
-            "attempt": started["attempt"],
-        }
         if no_wait:
             if config.output == "json":
-                echo_json(ids)
+                echo_json(started)
             else:
-                click.echo(started["execution_id"])
+                click.echo(started["executionId"])
             return
         if matched.group(2) == "1" and config.output == "text" and _is_terminal():
-            follow_live(client, started["run_id"], Console())
+            follow_live(client, started["runId"], Console())
         elif config.output == "text":
-            click.echo(started["execution_id"])
+            click.echo(started["executionId"])
         if matched.group(2) == "1":
             # The run's outcome is its root step's latest attempt: this one.
-            outcome = client.wait_for_result(started["run_id"])
+            outcome = client.wait_for_result(started["runId"])
         else:
-            outcome = client.wait_for_execution(started["execution_id"])
+            outcome = client.wait_for_execution(started["executionId"])
     status, result = outcome["status"], outcome["result"]
     if config.output == "json":
-        echo_json({**ids, **outcome_json(status, result)})
+        echo_json({**started, **outcome_json(status, result)})
     else:
         click.echo(outcome_text(status, result))
     if status != "succeeded":
