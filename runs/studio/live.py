@@ -39,7 +39,7 @@ from projects.permissions import Action, may
 from runs.models import Execution, Run
 from runs.orchestration.events import run_group, workspace_group
 from runs.snapshots import UNFINISHED_STATUSES, run_status
-from runs.studio import prompts, workspace_parts
+from runs.studio import pools_page, prompts, workspace_parts
 from runs.studio.http import studio_project
 from runs.studio.run_parts import find_run, render_part
 from runs.studio.run_state import RunState
@@ -276,6 +276,12 @@ INPUTS = LivePart(
     _draw_workspace_part(prompts.INPUTS, lambda page, ws: prompts.inputs_part(ws, page.user)),
 )
 
+POOLS = LivePart(
+    _workspace_groups,
+    _workspace_changed,
+    _draw_workspace_part(pools_page.POOLS, lambda page, ws: pools_page.pools_part(ws, page.user)),
+)
+
 PAGES: dict[str, list[LivePart]] = {
     "run": [*RUN_PARTS, SIDEBAR_PART],
     "overview": [SIDEBAR_PART, OVERVIEW_RUNS],
@@ -284,6 +290,7 @@ PAGES: dict[str, list[LivePart]] = {
     "workers": [SIDEBAR_PART, SESSIONS],
     "queue": [SIDEBAR_PART, QUEUE],
     "inputs": [SIDEBAR_PART, INPUTS],
+    "pools": [SIDEBAR_PART, POOLS],
 }
 """The live parts of each kind of page (the ``page`` its socket names)."""
 
