@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView
 
 from assets import api as assets_api
-from coflux_server import api_views
+from coflux_server import api_docs, api_views
 from runs import api as runs_api
 from runs import input_api
 from workspaces import api as workspaces_api
@@ -19,7 +18,8 @@ WORKSPACE = f"{PROJECT}/workspaces/<path:workspace>"
 # bare one, which would match them too (see workspaces.api).
 urlpatterns = [
     path("discover", api_views.discover),
-    path("schema/", SpectacularAPIView.as_view()),
+    path("schema/", api_docs.schema),
+    path("docs/", api_docs.docs),
     path(f"{PROJECT}/workspaces", workspaces_api.workspaces),
     path(f"{WORKSPACE}/manifests", workspaces_api.manifests),
     path(f"{WORKSPACE}/manifests/<str:module>/archive", workspaces_api.archive_manifest),

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files for /api/docs/, served as static files
     "django_htmx",
     "projects",
     "workspaces",
@@ -175,6 +176,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "token": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A super token, a service token or a worker session's token.",
+            }
+        }
+    },
+    "SECURITY": [{"token": []}],
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "runs.run_list.RUN_STATUSES",
         "WorkspaceStateEnum": "workspaces.models.Workspace.State",
