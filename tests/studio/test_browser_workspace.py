@@ -18,7 +18,8 @@ XSS = "<img src=x onerror=\"document.title='xss'\">"
 
 
 def api(studio: Studio, method: str, path: str, **kwargs) -> httpx.Response:
-    return httpx.request(method, f"{studio.url}/api/projects/default{path}", timeout=30, **kwargs)
+    """The project's REST API, as the server helper authenticates to it."""
+    return studio.server.api(method, path, **kwargs)
 
 
 def no_injection(page) -> None:
