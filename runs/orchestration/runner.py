@@ -78,6 +78,8 @@ class Runner:
                 await asyncio.sleep(1)
 
     def _try_load(self) -> list[tuple[str, dict[str, Any]]] | None:
+        # Before taking the project (at start, after a failure), drop a connection that broke.
+        close_old_connections()
         try:
             return self.orchestrator.load()
         except LeaseLost:
@@ -197,12 +199,16 @@ def _reloaded(orchestrator: Orchestrator) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:
-    close_old_connections()
+    """Run ``fn`` in the orchestrator's thread, on the connection it keeps from tick to tick.
+
+    The connection is not checked before each tick (a health check is a round trip of its
+    own): a broken one fails the tick with ``DatabaseUnavailable``, and the runner replaces it
+    and applies the same envelopes again.
+    """
     try:
         return fn(*args)
     finally:
-        # The orchestrator keeps its connection from tick to tick (a broken one is replaced
-        # above); with a pool, Django would otherwise hand it back after every call.
+        # With a pool, Django would otherwise hand the connection back after every call.
         connection.close_at = None
 
 
