@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from assets.blobs import is_key
-from coflux_server.api_fields import Integer, Object, StrictSerializer, Text
+from assets.blobs import KEY, is_key
+from coflux_server.api_fields import Integer, NonEmptyObject, Object, StrictSerializer, Text
 
 MAX_ENTRIES = 10_000
 MAX_PATH = 1024
@@ -29,11 +30,17 @@ def check_entry_path(path: str) -> str:
 
 
 class NewEntrySerializer(StrictSerializer):
-    blobKey = Text(help_text="The SHA-256 of its content, in the blob store already.")
+    blobKey = Text(
+        validators=[
+            RegexValidator(f"^{KEY.pattern}$", "Expected 64 lowercase hexadecimal digits.")
+        ],
+        help_text="The SHA-256 of its content, in the blob store already.",
+    )
     size = Integer(min_value=0, help_text="Bytes.")
     metadata = Object(required=False, default=dict, help_text='{"type": MIME type}')
 
     def validate_blobKey(self, value: str) -> str:
+        # The pattern's "$" would also let a trailing newline through.
         if not is_key(value):
             raise serializers.ValidationError("Expected 64 lowercase hexadecimal digits.")
         return value
@@ -44,13 +51,14 @@ class NewAssetSerializer(StrictSerializer):
     executionId = Text(
         required=False, allow_null=True, help_text="The execution that made it, if any."
     )
-    entries = serializers.DictField(
-        child=NewEntrySerializer(), help_text="Path → entry; relative paths without . or .."
+    entries = NonEmptyObject(
+        child=NewEntrySerializer(),
+        help_text="Path → entry; relative paths without . or ..",
     )
 
     def validate_entries(self, entries: dict[str, Any]) -> dict[str, Any]:
-        if not 0 < len(entries) <= MAX_ENTRIES:
-            raise serializers.ValidationError(f"Give 1 to {MAX_ENTRIES} entries.")
+        if len(entries) > MAX_ENTRIES:
+            raise serializers.ValidationError(f"Give at most {MAX_ENTRIES} entries.")
         bad: dict[str, list[str]] = {}
         for path in entries:
             try:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from coflux_server import api_schema_strict  # noqa: F401  (registers the schema extension)
+
 schema = SpectacularAPIView.as_view()
 docs = SpectacularSwaggerSplitView.as_view(
     url="/api/schema/", template_name="api/docs.html", title="Coflux API"

@@ -51,6 +51,9 @@ class Text(serializers.CharField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
+        if not kwargs.get("allow_blank") and kwargs.get("min_length") is None:
+            # Said in the schema too (DRF's allow_blank=False alone is not).
+            kwargs["min_length"] = 1
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
@@ -86,6 +89,14 @@ class Boolean(serializers.BooleanField):
         if not isinstance(data, bool):
             self.fail("invalid", input=data)
         return data
+
+
+class NonEmptyObject(serializers.DictField):
+    """A JSON object with at least one member (``minProperties: 1`` in the schema)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["allow_empty"] = False
+        super().__init__(**kwargs)
 
 
 class Object(serializers.DictField):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from coflux_server.api_fields import (
@@ -83,18 +84,15 @@ class SubmittedSerializer(serializers.Serializer):
 class RunListQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=RUN_STATUSES, required=False)
     workflow = Text(
-        required=False, min_length=3, max_length=511, help_text="Only runs of MODULE/TARGET."
+        required=False,
+        max_length=511,
+        validators=[RegexValidator(r"^.+/[^/]+$", "Expected MODULE/TARGET.")],
+        help_text="Only runs of MODULE/TARGET.",
     )
     since = serializers.DateTimeField(
         required=False, help_text="Only runs created at or after this time (ISO 8601)."
     )
     limit = QueryInteger(required=False, min_value=1, max_value=500, default=50)
-
-    def validate_workflow(self, value: str) -> str:
-        module, _, target = value.rpartition("/")
-        if not module or not target:
-            raise serializers.ValidationError("Expected MODULE/TARGET.")
-        return value
 
     def validate_since(self, value: datetime) -> datetime:
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

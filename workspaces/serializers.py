@@ -33,15 +33,12 @@ class CreateWorkspaceSerializer(StrictSerializer):
 
 
 class UpdateWorkspaceSerializer(StrictSerializer):
+    """What to change; fields left out stay as they are (``{}`` changes nothing)."""
+
     name = Text(required=False, allow_blank=True, help_text="A new name.")
     base = Text(
         required=False, allow_null=True, allow_blank=True, help_text="A new base; null: none."
     )
-
-    def validate(self, data: dict) -> dict:
-        if not data:
-            raise serializers.ValidationError("Give 'name' and/or 'base' to change.")
-        return data
 
 
 class ArchivedWorkspaceSerializer(WorkspaceSerializer):

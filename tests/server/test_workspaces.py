@@ -263,11 +263,19 @@ def test_it_reports_an_unknown_workspace_when_updating(api, project):
     assert response.json()["error"] == "workspace_not_found"
 
 
+def test_an_empty_update_changes_nothing(api, project):
+    make(project, "dev")
+
+    response = api.patch(f"{URL}/dev", {})
+
+    assert response.status_code == 200
+    assert response.json() == {"name": "dev", "base": None, "state": "active"}
+
+
 @pytest.mark.parametrize(
     ("body", "named"),
     [
         ([], "object"),
-        ({}, "'name'"),
         ({"name": None}, "'name'"),
         ({"base": 3}, "'base'"),
         ({"state": "paused"}, "'state'"),
