@@ -27,15 +27,46 @@ def dispatch(memory: Memory, tick: Tick) -> None:
         return
     if memory.defer_changed:
         _collapse_deferred(memory, tick)
-    available = [s for s in memory.sessions.values() if s.takes_work()]
-    blocked = set().union(*(s.blocked for s in available))
-    assigned: dict[str, list[str]] = defaultdict(list)
-    unplaced: list[ExecutionSpec] = []
-    spawned = False
-    # ``pending`` holds executions in the order they were queued, oldest first.
+    placing = _Placing(memory, tick)
+    # ``pending`` holds executions in the order they were queued, oldest first. Once no
+    # session can take more and no pool could launch one, only what needs no session is left
+    # to do (cache lookups, spawned runs), found through ``memory.sessionless``: the rest of a
+    # long queue is not walked.
     for spec in list(memory.pending.values()):
+        if not placing.available and not memory.fleet.pools:
+            for execution_id in list(memory.sessionless):
+                later = memory.pending.get(execution_id)
+                if later is None or not later.needs_no_session:
+                    memory.sessionless.discard(execution_id)
+                else:
+                    placing.consider(later)
+            break
+        placing.consider(spec)
+    _store_assignments(tick, placing.assigned)
+    # What no session could take may have a worker launched for it.
+    pools.launch_for(memory, tick, placing.unplaced)
+    if placing.spawned:
+        # The spawned runs' roots were queued meanwhile: they may start at once.
+        dispatch(memory, tick)
+
+
+class _Placing:
+    """One pass of dispatch: the sessions that can still take work, and what it decided."""
+
+    def __init__(self, memory: Memory, tick: Tick) -> None:
+        self.memory, self.tick = memory, tick
+        self.available = [s for s in memory.sessions.values() if s.takes_work()]
+        self.blocked = set().union(*(s.blocked for s in self.available))
+        self.assigned: dict[str, list[str]] = defaultdict(list)
+        self.unplaced: list[ExecutionSpec] = []
+        self.spawned = False
+
+    def consider(self, spec: ExecutionSpec) -> None:
+        """Start a queued execution if it may start now: resolve it from the cache, spawn its
+        run, or assign it to a session."""
+        memory, tick = self.memory, self.tick
         if spec.id not in memory.pending or not _due(memory, spec, tick.now):
-            continue
+            return
         if spec.cache_key and spec.attempt == 1 and not spec.cache_checked:
             spec.cache_checked = True
             hit = _cached(memory, tick, spec)
@@ -43,35 +74,29 @@ def dispatch(memory: Memory, tick: Tick) -> None:
                 outcomes.finish(
                     memory, tick, [(spec.id, {"type": "cached", "successor": hit})], ack=False
                 )
-                continue
+                return
         if spec.blocked_on:
-            continue
+            return
         if spec.target_type == "workflow" and not spec.is_root:
             _spawn(memory, tick, spec)
-            spawned = True
-            continue
-        for_blocked = spec.owner_id in blocked
-        eligible = [s for s in available if s.admits(for_blocked) and _fits(s, spec)]
+            self.spawned = True
+            return
+        for_blocked = spec.owner_id in self.blocked
+        eligible = [s for s in self.available if s.admits(for_blocked) and _fits(s, spec)]
         if not eligible:
-            unplaced.append(spec)
-            continue
+            self.unplaced.append(spec)
+            return
         session = random.choice(eligible)
         del memory.pending[spec.id]
         spec.session_id, spec.assigned_at = session.id, tick.now
         memory.add_running(spec)
         # A fresh attempt has made no calls yet: no need to look its calls up later.
         memory.known_parents.add(spec.id)
-        assigned[session.id].append(spec.id)
+        self.assigned[session.id].append(spec.id)
         tick.touch(spec.id, spec.workspace_id)
         tick.send(session.channel, _execute(memory, spec))
         if not session.takes_work():
-            available.remove(session)
-    _store_assignments(tick, assigned)
-    # What no session could take may have a worker launched for it.
-    pools.launch_for(memory, tick, unplaced)
-    if spawned:
-        # The spawned runs' roots were queued meanwhile: they may start at once.
-        dispatch(memory, tick)
+            self.available.remove(session)
 
 
 def _due(memory: Memory, spec: ExecutionSpec, now: datetime) -> bool:
@@ -82,13 +107,10 @@ def _due(memory: Memory, spec: ExecutionSpec, now: datetime) -> bool:
 
 
 def next_due(memory: Memory, now: datetime) -> list[datetime]:
-    """When queued executions put off until later fall due (overdue ones that cannot start
-    wait for something to change, not for a time)."""
-    return [
-        spec.execute_after
-        for spec in memory.pending.values()
-        if spec.execute_after and spec.execute_after > now
-    ]
+    """When the next queued execution put off until later falls due (overdue ones that cannot
+    start wait for something to change, not for a time)."""
+    due = memory.next_due(now)
+    return [due] if due is not None else []
 
 
 def _cached(memory: Memory, tick: Tick, spec: ExecutionSpec) -> str | None:

@@ -8,6 +8,7 @@ forwards are kept (``RECENT``).
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,6 +135,13 @@ class ExecutionSpec:
         return self.step_id.endswith(":1") and self.step_id.count(":") == 1
 
     @property
+    def needs_no_session(self) -> bool:
+        """Whether dispatch can act on it while queued without a session: a first attempt not
+        yet looked up in the cache, or a call of a workflow (which spawns a run)."""
+        unchecked = bool(self.cache_key) and self.attempt == 1 and not self.cache_checked
+        return unchecked or (self.target_type == "workflow" and not self.is_root)
+
+    @property
     def timeout_ms(self) -> int:
         value = self.options.get("timeout_ms")
         return value if isinstance(value, int) and value > 0 else 0
@@ -168,6 +176,12 @@ class Memory:
     pending_inputs: set[str] = field(default_factory=set)
     """Inputs known to be unanswered (answered ones' results go to ``results``); others are
     looked up in the database when named (see ``inputs``)."""
+    due_times: list[tuple[datetime, str]] = field(default_factory=list)
+    """A heap of (execute_after, execution) for queued executions put off until later; entries
+    of executions since started, finished or moved are dropped as they are met."""
+    sessionless: set[str] = field(default_factory=set)
+    """Queued executions dispatch may act on without a session (see
+    ``ExecutionSpec.needs_no_session``); may hold some that no longer are, dropped as met."""
     defer_changed: bool = False
     """A deferred execution was queued since deferred ones were last collapsed."""
     fleet: Fleet = field(default_factory=Fleet)
@@ -180,6 +194,20 @@ class Memory:
         self.pending[spec.id] = spec
         if spec.defer_key:
             self.defer_changed = True
+        if spec.execute_after is not None:
+            heapq.heappush(self.due_times, (spec.execute_after, spec.id))
+        if spec.needs_no_session:
+            self.sessionless.add(spec.id)
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next queued execution put off until later falls due."""
+        while self.due_times:
+            due, execution_id = self.due_times[0]
+            spec = self.pending.get(execution_id)
+            if spec is not None and spec.execute_after == due and due > now:
+                return due
+            heapq.heappop(self.due_times)
+        return None
 
     def add_running(self, spec: ExecutionSpec) -> None:
         self.running[spec.id] = spec
