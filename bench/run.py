@@ -1,19 +1,31 @@
-"""Benchmark the hot path on SQLite and PostgreSQL; prints a table (not a test).
+"""Benchmark the hot path as a client sees it; prints tables (not a test).
 
-    python bench/run.py [--databases sqlite,postgres] [--fan-out 1000] [--sequential 200]
-                        [--repeat 3]
+    python bench/run.py [--databases sqlite,postgres] [--processes 1,3] [--fan-out 1000]
+                        [--sequential 200] [--single 20] [--repeat 3] [--cli 5]
+                        [--big 10000] [--soak 100000]
 
-Each database gets a fresh server process and one warm worker (concurrency 8). Timings of the
-fan-out and sequential shapes come from the root execution's own timestamps (assigned →
-completed), so they measure the engine, not the client's polling; each is the median of
-``--repeat`` runs, since a shared machine's speed varies from one second to the next. The
-single-run figure is the client's wall clock from submit to result, the median of 20.
+Each (database, processes) pair gets a fresh server (several processes need PostgreSQL and
+Redis) and one warm worker of concurrency 8, running ``bench/workloads.py``. Every figure is the
+client's wall time from before the submit to the result in its hands: ``POST …/runs`` then
+``GET runs/<run>/result?wait=``, through the REST API, or ``coflux submit`` through the CLI
+(``--cli``: a fresh CLI process each time, its start-up included). Beside it, the engine's own
+figure from the root execution's timestamps (assigned → completed), which leaves out the
+submit and the result's delivery. Fan-out and sequential figures are medians of ``--repeat``
+runs, the single run's the median of ``--single``; the machine's speed varies from one second
+to the next, so compare figures taken in one sitting.
+
+``--big`` also runs one fan-out of that many tasks (its rate should match the 1,000's);
+``--soak`` runs fan-outs of 1,000 until that many tasks have run, and reports the server's and
+the worker's resident memory at the start, the middle and the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -21,7 +33,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +43,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
+REDIS = "redis://127.0.0.1:6379/0"
+TOKEN = secrets.token_hex(16)
 
 
 def free_port() -> int:
@@ -38,7 +54,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def postgres_database():
+def postgres_database() -> Iterator[str]:
     import psycopg
 
     name = f"coflux_bench_{uuid.uuid4().hex[:8]}"
@@ -51,20 +67,41 @@ def postgres_database():
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@dataclass
+class Deployment:
+    client: httpx.Client
+    env: dict[str, str]
+    server: subprocess.Popen[bytes]
+    worker: subprocess.Popen[bytes]
+
+    def rss_mb(self) -> tuple[float, float]:
+        """Resident memory of the server and of the worker, each with its child processes."""
+        return _tree_rss_kb(self.server.pid) / 1024, _tree_rss_kb(self.worker.pid) / 1024
+
+
 @contextmanager
-def deployment(database: str):
+def deployment(database: str, processes: int) -> Iterator[Deployment]:
     with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "COFLUX_DATA_DIR": data_dir, "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "COFLUX_DATA_DIR": data_dir,
+            "PYTHONPATH": str(ROOT),
+            "COFLUX_SUPER_TOKEN_HASH": hashlib.sha256(TOKEN.encode()).hexdigest(),
+            "COFLUX_TOKEN": TOKEN,
+            "COFLUX_PROCESSES": str(processes),
+        }
         env.pop("DATABASE_URL", None)
+        if processes > 1:
+            env["REDIS_URL"] = REDIS
+            env["COFLUX_CHANNEL_PREFIX"] = f"bench-{uuid.uuid4().hex[:8]}"
         if database == "postgres":
             with postgres_database() as url:
-                env["DATABASE_URL"] = url
-                yield from _serve(env)
+                yield from _serve({**env, "DATABASE_URL": url})
         else:
             yield from _serve(env)
 
 
-def _serve(env):
+def _serve(env: dict[str, str]) -> Iterator[Deployment]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
@@ -76,36 +113,40 @@ def _serve(env):
     worker = None
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(lambda: httpx.get(f"{base}/api/discover").status_code == 200)
-        cli_env = {**env, "COFLUX_HOST": f"127.0.0.1:{port}"}
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        _wait_for(lambda: httpx.get(f"{base}/api/discover", headers=headers).status_code == 200)
+        env = {**env, "COFLUX_HOST": f"127.0.0.1:{port}"}
+        coflux = [sys.executable, "-m", "coflux"]
         subprocess.run(
-            ["coflux", "manifests", "register", "bench.workloads"],
-            env=cli_env,
+            [*coflux, "manifests", "register", "bench.workloads"],
+            env=env,
             cwd=ROOT,
             check=True,
             stdout=subprocess.DEVNULL,
         )
         worker = subprocess.Popen(
-            ["coflux", "worker", "--concurrency", "8", "bench.workloads"],
+            [*coflux, "worker", "--concurrency", "8", "bench.workloads"],
             cwd=ROOT,
-            env=cli_env,
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = httpx.Client(base_url=f"{base}/api/projects/default", timeout=120)
-        run(client, "single")  # warm up: the worker is connected and its executors forked
-        yield client
+        client = httpx.Client(base_url=f"{base}/api/projects/default", headers=headers, timeout=300)
+        deployed = Deployment(client, env, server, worker)
+        for _ in range(3):
+            run_once(deployed, "single")  # warm up: connected, executors forked
+        yield deployed
     finally:
         for process in (worker, server):
             if process is not None:
                 process.terminate()
                 try:
-                    process.wait(10)
+                    process.wait(15)
                 except subprocess.TimeoutExpired:
                     process.kill()
 
 
-def _wait_for(check, timeout: float = 30.0) -> None:
+def _wait_for(check, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -117,65 +158,161 @@ def _wait_for(check, timeout: float = 30.0) -> None:
     raise RuntimeError("the server did not start")
 
 
-def run(client: httpx.Client, target: str, *arguments) -> tuple[dict, float]:
+@dataclass
+class Timing:
+    client: float
+    """Seconds from before the submit to the result in the client's hands."""
+    engine: float
+    """Seconds from the root's assignment to its completion, by the server's clock."""
+
+
+def run_once(deployed: Deployment, target: str, *arguments: int) -> Timing:
+    client = deployed.client
     started = time.perf_counter()
     response = client.post(
         "/workspaces/default/runs",
         json={"module": "bench.workloads", "target": target, "arguments": list(arguments)},
     )
     response.raise_for_status()
-    run_id = response.json()["runId"]
-    result = client.get(f"/runs/{run_id}/result", params={"wait": 60}).json()
+    run_id = _key(response.json(), "runId", "run_id")
+    result = client.get(f"/runs/{run_id}/result", params={"wait": 300}).json()
     elapsed = time.perf_counter() - started
     if result["status"] != "succeeded":
         raise RuntimeError(f"{target} did not succeed: {result}")
-    return client.get(f"/runs/{run_id}").json(), elapsed
+    return Timing(elapsed, _engine_seconds(client.get(f"/runs/{run_id}").json()))
 
 
-def root_seconds(snapshot: dict) -> float:
+def cli_once(deployed: Deployment, target: str, *arguments: int) -> float:
+    command = [sys.executable, "-m", "coflux", "submit", f"bench.workloads/{target}"]
+    started = time.perf_counter()
+    subprocess.run(
+        [*command, *map(json.dumps, arguments), "--output", "json"],
+        env=deployed.env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def _key(body: dict, *names: str):
+    return next(body[name] for name in names if name in body)
+
+
+def _engine_seconds(snapshot: dict) -> float:
     root = snapshot["steps"][0]["executions"][-1]
-    start = datetime.fromisoformat(root["assignedAt"])
-    end = datetime.fromisoformat(root["completedAt"])
+    start = datetime.fromisoformat(_key(root, "assignedAt", "assigned_at"))
+    end = datetime.fromisoformat(_key(root, "completedAt", "completed_at"))
     return (end - start).total_seconds()
 
 
-def measure(database: str, fan_out: int, sequential: int, repeat: int) -> dict[str, float]:
-    with deployment(database) as client:
-        fan_outs, sequentials = [], []
-        for _ in range(repeat):
-            snapshot, _ = run(client, "fan_out", fan_out)
-            fan_outs.append(fan_out / root_seconds(snapshot))
-            snapshot, _ = run(client, "sequential", sequential)
-            sequentials.append(root_seconds(snapshot) * 1000 / sequential)
-        singles = [run(client, "single")[1] * 1000 for _ in range(20)]
-    return {
-        "fan_out": statistics.median(fan_outs),
-        "sequential": statistics.median(sequentials),
-        "single": statistics.median(singles),
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def _tree_rss_kb(pid: int) -> int:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return _rss_kb(pid) + sum(_tree_rss_kb(int(child)) for child in children)
+
+
+def measure(deployed: Deployment, args: argparse.Namespace) -> dict[str, tuple[float, float]]:
+    """Each shape's figure: (client, engine)."""
+    fan_outs, sequentials = [], []
+    for _ in range(args.repeat):
+        fan_outs.append(run_once(deployed, "fan_out", args.fan_out))
+        sequentials.append(run_once(deployed, "sequential", args.sequential))
+    singles = [run_once(deployed, "single") for _ in range(args.single)]
+    figures = {
+        "fan_out": (
+            args.fan_out / statistics.median(t.client for t in fan_outs),
+            args.fan_out / statistics.median(t.engine for t in fan_outs),
+        ),
+        "sequential": (
+            statistics.median(t.client for t in sequentials) * 1000 / args.sequential,
+            statistics.median(t.engine for t in sequentials) * 1000 / args.sequential,
+        ),
+        "single": (
+            statistics.median(t.client for t in singles) * 1000,
+            statistics.median(t.engine for t in singles) * 1000,
+        ),
     }
+    if args.cli:
+        cli = statistics.median(cli_once(deployed, "single") for _ in range(args.cli))
+        figures["single_cli"] = (cli * 1000, figures["single"][1])
+    if args.big:
+        big = run_once(deployed, "fan_out", args.big)
+        figures["big"] = (args.big / big.client, args.big / big.engine)
+    return figures
+
+
+def soak(deployed: Deployment, tasks: int) -> list[tuple[int, float, float]]:
+    """(tasks run so far, server MB, worker MB) at the start, the middle and the end."""
+    rows = [(0, *deployed.rss_mb())]
+    done = 0
+    while done < tasks:
+        run_once(deployed, "fan_out", 1000)
+        done += 1000
+        if done == tasks // 2 // 1000 * 1000:
+            rows.append((done, *deployed.rss_mb()))
+    rows.append((done, *deployed.rss_mb()))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--processes", default="1", help="comma-separated, e.g. 1,3")
     parser.add_argument("--fan-out", type=int, default=1000)
     parser.add_argument("--sequential", type=int, default=200)
+    parser.add_argument("--single", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cli", type=int, default=0, help="runs of `coflux submit` to time")
+    parser.add_argument("--big", type=int, default=0, help="tasks in one large fan-out")
+    parser.add_argument("--soak", type=int, default=0, help="tasks to run, reporting memory")
     args = parser.parse_args()
-    rows = [
-        (db, measure(db, args.fan_out, args.sequential, max(1, args.repeat)))
-        for db in args.databases.split(",")
-    ]
+    args.repeat = max(1, args.repeat)
+
+    rows = []
+    soaks = []
+    for database in args.databases.split(","):
+        for processes in map(int, args.processes.split(",")):
+            if processes > 1 and database != "postgres":
+                continue
+            with deployment(database, processes) as deployed:
+                rows.append((database, processes, measure(deployed, args)))
+                if args.soak:
+                    soaks.append((database, processes, soak(deployed, args.soak)))
+
     print(
-        f"| database | fan-out {args.fan_out} (tasks/s) | sequential {args.sequential} "
-        f"(ms/call) | single run (ms) |"
+        f"| database | processes | fan-out {args.fan_out} (tasks/s) | sequential "
+        f"{args.sequential} (ms/call) | one-task workflow (ms) |"
+        + (" one-task workflow, CLI (ms) |" if args.cli else "")
+        + (f" fan-out {args.big} (tasks/s) |" if args.big else "")
     )
-    print("|---|---|---|---|")
-    for db, figures in rows:
-        print(
-            f"| {db} | {figures['fan_out']:.0f} | {figures['sequential']:.2f} | "
-            f"{figures['single']:.1f} |"
+    print("|---|---|---|---|---|" + ("---|" if args.cli else "") + ("---|" if args.big else ""))
+    for database, processes, figures in rows:
+        fan_out, sequential, single = figures["fan_out"], figures["sequential"], figures["single"]
+        line = (
+            f"| {database} | {processes} | {fan_out[0]:.0f} (engine {fan_out[1]:.0f}) | "
+            f"{sequential[0]:.2f} (engine {sequential[1]:.2f}) | "
+            f"{single[0]:.1f} (engine {single[1]:.1f}) |"
         )
+        if args.cli:
+            line += f" {figures['single_cli'][0]:.0f} |"
+        if args.big:
+            line += f" {figures['big'][0]:.0f} (engine {figures['big'][1]:.0f}) |"
+        print(line)
+    for database, processes, samples in soaks:
+        print(f"\nsoak on {database}, {processes} process(es): tasks, server MB, worker MB")
+        for done, server_mb, worker_mb in samples:
+            print(f"  {done:>7} {server_mb:8.1f} {worker_mb:8.1f}")
 
 
 if __name__ == "__main__":
