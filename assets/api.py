@@ -17,8 +17,10 @@ from assets.serializers import AssetSerializer, NewAssetSerializer
 from coflux_server.api_fields import validated
 from coflux_server.api_schema import BODY, PROJECT, errors
 from projects.access import project_by_name
+from projects.actions import Action
 from projects.errors import Code, DomainError
 from projects.models import Project
+from projects.permissions import authorize
 from runs.identifiers import is_execution_id
 from runs.models import Execution
 
@@ -27,13 +29,26 @@ def _execution(project: Project, execution_id: str | None) -> Execution | None:
     if execution_id is None:
         return None
     found = (
-        Execution.objects.filter(pk=execution_id, step__run__project=project).first()
+        Execution.objects.filter(pk=execution_id, step__run__project=project)
+        .select_related("workspace")
+        .first()
         if is_execution_id(execution_id)
         else None
     )
     if found is None:
         raise DomainError(f"No execution {execution_id!r}.", code=Code.EXECUTION_NOT_FOUND)
     return found
+
+
+def _authorize(
+    request: Request, action: Action, project: Project, execution: Execution | None
+) -> None:
+    """An asset belongs to the workspace of the execution that made it; one made by none, to
+    whoever may ``action`` somewhere in the project."""
+    if execution is not None:
+        authorize(request, action, execution.workspace)
+    else:
+        authorize(request, action, project_id=project.id)
 
 
 @extend_schema(
@@ -49,11 +64,10 @@ def assets(request: Request, project: str) -> Response:
         path: {"blob_key": entry["blobKey"], "size": entry["size"], "metadata": entry["metadata"]}
         for path, entry in body["entries"].items()
     }
+    execution = _execution(found, body.get("executionId"))
+    _authorize(request, Action.OPERATE, found, execution)
     asset = Asset.objects.record(
-        found,
-        name=body.get("name") or "",
-        execution=_execution(found, body.get("executionId")),
-        entries=entries,
+        found, name=body.get("name") or "", execution=execution, entries=entries
     )
     return Response(AssetSerializer(Asset.objects.for_project(found, asset.id)).data, status=201)
 
@@ -62,7 +76,9 @@ def assets(request: Request, project: str) -> Response:
 @api_view(["GET"])
 def asset_detail(request: Request, project: str, asset_id: str) -> Response:
     """An asset: its name, the execution that made it, and its entries by path."""
-    asset = Asset.objects.for_project(project_by_name(project), asset_id)
+    found = project_by_name(project)
+    asset = Asset.objects.for_project(found, asset_id)
     if asset is None:
         raise DomainError(f"No asset {asset_id!r}.", code=Code.ASSET_NOT_FOUND)
+    _authorize(request, Action.VIEW, found, asset.execution)
     return Response(AssetSerializer(asset).data)

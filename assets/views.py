@@ -26,7 +26,9 @@ from assets.blobs import CHUNK, blob_path, invalid_key, store_blob, too_large
 from coflux_server.api_async import async_api_view
 from coflux_server.api_errors import error_response
 from coflux_server.api_schema import errors
+from projects.actions import Action
 from projects.errors import Code, DomainError
+from projects.permissions import authorize
 
 IN_MEMORY = 1024 * 1024
 """Blobs up to this size are read whole; larger ones are streamed."""
@@ -59,6 +61,10 @@ async def blob(request: HttpRequest, key: str) -> HttpResponse:
     """A blob of the server's store, by its key: the SHA-256 of its content, 64 lowercase
     hexadecimal digits. PUT stores the body if it hashes to the key; GET returns it and HEAD
     tells its size."""
+    # Blobs belong to no workspace (one is shared by every value with its content): reading one
+    # takes the view grant somewhere, storing one the operate grant somewhere.
+    reading = request.method in ("GET", "HEAD")
+    authorize(request, Action.VIEW if reading else Action.OPERATE)
     if request.method == "PUT":
         if blob_path(key) is None:
             raise invalid_key()

@@ -27,8 +27,15 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-PROJECT: tuple[Code, ...] = (Code.PROJECT_NOT_FOUND, Code.INVALID_REQUEST)
-"""An unknown project; text in the path or query string a database cannot store."""
+PROJECT: tuple[Code, ...] = (
+    Code.UNAUTHORIZED,
+    Code.FORBIDDEN,
+    Code.PROJECT_NOT_FOUND,
+    Code.INVALID_REQUEST,
+)
+"""No valid credentials (``coflux_server.request_auth``), no grant for the workspace acted in
+(``projects.permissions``), an unknown project; text in the path or query string a database
+cannot store."""
 BODY: tuple[Code, ...] = (
     Code.INVALID_JSON,
     Code.INVALID_REQUEST,

@@ -6,6 +6,7 @@ from django.urls import path, re_path
 
 from assets import api as assets_api
 from coflux_server import api_docs, api_views
+from projects import api as projects_api
 from runs import api as runs_api
 from runs import input_api
 from workspaces import api as workspaces_api
@@ -49,6 +50,8 @@ urlpatterns = [
     path(f"{PROJECT}/runs/<str:run_id>/metrics", runs_api.run_metric_series),
     path(f"{PROJECT}/assets", assets_api.assets),
     path(f"{PROJECT}/assets/<str:asset_id>", assets_api.asset_detail),
+    path(f"{PROJECT}/tokens", projects_api.tokens),
+    path(f"{PROJECT}/tokens/<str:token_id>/revoke", projects_api.revoke),
     # Any text, a newline too (which '.' would not match).
     re_path(r"^(?P<path>[\s\S]*)$", api_views.not_found),
 ]

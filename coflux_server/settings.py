@@ -37,7 +37,7 @@ if COFLUX_PUBLIC_HOST and not COFLUX_PUBLIC_HOST.startswith("%"):
 COFLUX_ALLOW_ORIGINS = env_list("COFLUX_ALLOW_ORIGINS", "")
 """Origins (``https://ci.example.com``) whose pages may open websockets besides the server's own."""
 
-COFLUX_REQUIRE_AUTH = env_bool("COFLUX_REQUIRE_AUTH", False)
+COFLUX_REQUIRE_AUTH = env_bool("COFLUX_REQUIRE_AUTH", True)
 """Off: callers without credentials may use the API and connect workers (tokens still count)."""
 COFLUX_SUPER_TOKEN_HASH = env_str("COFLUX_SUPER_TOKEN_HASH", "").strip().lower()
 """SHA-256 (hex) of the super token, which may do anything; empty: there is none."""

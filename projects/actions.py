@@ -14,9 +14,10 @@ class Action(StrEnum):
     RESPOND = "respond"
     """Answer or dismiss inputs (``cf.Prompt``); an input's ``requires`` may narrow it here."""
     MANAGE = "manage"
-    """Create, rename, re-base and archive workspaces; archive modules; configure pools."""
+    """Create, rename, re-base and archive workspaces; archive modules."""
     ADMINISTER = "administer"
-    """Create, list and revoke service tokens."""
+    """Create, list and revoke service tokens; configure pools (which say what processes,
+    containers or jobs the server starts)."""
 
 
 ALL_ACTIONS = frozenset(Action)

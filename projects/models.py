@@ -4,10 +4,13 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from projects import session_tokens
+from projects.errors import DomainError
+from projects.patterns import check_pattern
 
 
 class ProjectManager(models.Manager["Project"]):
@@ -171,3 +174,11 @@ class RoleGrant(models.Model):
     def __str__(self) -> str:
         holder = self.user or self.group
         return f"{holder}: {self.role} in {self.workspaces}"
+
+    def clean(self) -> None:
+        try:
+            self.workspaces = check_pattern(self.workspaces)
+        except DomainError as error:
+            raise ValidationError({"workspaces": error.message}) from None
+        if self.user_id is not None and self.group_id is not None:
+            raise ValidationError("Grant the role to a user or to a group, not both.")

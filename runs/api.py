@@ -22,7 +22,11 @@ from coflux_server.api_fields import NoBodySerializer, validated
 from coflux_server.api_schema import BODY, PROJECT, errors
 from coflux_wire.values import MAX_DATA_DEPTH, depth
 from projects.access import project_by_name
+from projects.actions import Action
 from projects.errors import Code
+from projects.models import Project
+from projects.permissions import authorize
+from runs.access import execution_workspace, run_workspace, step_workspace
 from runs.control import cancel_execution, rerun_step
 from runs.logs import await_logs
 from runs.metrics import run_metrics
@@ -52,7 +56,7 @@ from runs.submission import InvalidArguments, find_idempotent_submission, submit
 from runs.values import from_plain_json
 from runs.worker_sessions import workspace_sessions
 from workspaces import api as workspaces_api
-from workspaces.lookups import workspace_for_read, workspace_for_write
+from workspaces.lookups import workspace_for_read
 
 WORKSPACE = (*PROJECT, Code.INVALID_WORKSPACE, Code.WORKSPACE_NOT_FOUND)
 """Refusals of a path naming a workspace to read."""
@@ -131,7 +135,7 @@ def workspace_runs(request: Request, project: str, workspace: str) -> Response:
         return workspaces_api.update(request, project, f"{workspace}/runs")
     if request.method in ("GET", "HEAD"):
         query = validated(RunListQuerySerializer, request.query_params)
-        space = workspace_for_read(project_by_name(project), workspace)
+        space = workspaces_api.authorized(request, project, workspace, Action.VIEW)
         workflow = query.get("workflow")
         found = list_runs(
             space,
@@ -142,7 +146,7 @@ def workspace_runs(request: Request, project: str, workspace: str) -> Response:
         )
         return Response(RunListSerializer({"runs": found}).data)
     body = validated(SubmitSerializer, request.data)
-    space = workspace_for_write(project_by_name(project), workspace)
+    space = workspaces_api.authorized(request, project, workspace, Action.OPERATE, create=True)
     key = body.get("idempotencyKey", "")
     existing = find_idempotent_submission(space, key) if key else None
     if existing is not None:
@@ -169,7 +173,9 @@ def workspace_runs(request: Request, project: str, workspace: str) -> Response:
 def cancel(request: Request, project: str, execution_id: str) -> Response:
     """Cancel the execution (following forwards) and its unfinished descendants."""
     validated(NoBodySerializer, request.data)
-    cancelled = cancel_execution(project_by_name(project), execution_id)
+    found = project_by_name(project)
+    authorize(request, Action.OPERATE, execution_workspace(found, execution_id))
+    cancelled = cancel_execution(found, execution_id)
     return Response(CancelledSerializer({"cancelled": cancelled}).data)
 
 
@@ -195,7 +201,10 @@ def rerun(request: Request, project: str, step_id: str) -> Response:
     body = validated(RerunSerializer, request.data)
     found = project_by_name(project)
     name = body.get("workspace")
+    latest = step_workspace(found, step_id)
+    authorize(request, Action.VIEW, latest)
     space = workspace_for_read(found, name) if name is not None else None
+    authorize(request, Action.OPERATE, space or latest)
     started = rerun_step(found, step_id, space)
     return Response(RerunStartedSerializer(started).data, status=201)
 
@@ -206,6 +215,7 @@ def run_detail(request: Request, project: str, run_id: str) -> Response:
     """The run: its steps, their executions, states, timings, results and dependencies, and how
     each step was resolved (executed, cached, memoised)."""
     run = run_by_id(project_by_name(project), run_id)
+    authorize(request, Action.VIEW, run.workspace)
     return Response(RunSerializer(run_snapshot(run)).data)
 
 
@@ -219,6 +229,7 @@ async def run_log(request: HttpRequest, project: str, run_id: str) -> JsonRespon
     lines arrive, the run finishes or time is up (long polling)."""
     query = validated(LogQuerySerializer, request.GET)
     found = await sync_to_async(project_by_name)(project)
+    await sync_to_async(_authorize_run)(request, found, run_id)
     page = await await_logs(
         found,
         run_id,
@@ -238,8 +249,10 @@ async def run_log(request: HttpRequest, project: str, run_id: str) -> JsonRespon
 def run_metric_series(request: Request, project: str, run_id: str) -> Response:
     """The run's metric definitions and points, per execution."""
     query = validated(MetricQuerySerializer, request.query_params)
+    found = project_by_name(project)
+    _authorize_run(request, found, run_id)
     page = run_metrics(
-        project_by_name(project),
+        found,
         run_id,
         execution=query.get("execution") or None,
         after=query.get("after"),
@@ -257,6 +270,7 @@ async def run_result(request: HttpRequest, project: str, run_id: str) -> JsonRes
     until the run finishes or time is up."""
     query = validated(WaitQuerySerializer, request.GET)
     found = await sync_to_async(project_by_name)(project)
+    await sync_to_async(_authorize_run)(request, found, run_id)
     outcome = await await_outcome(found, run_id, query["wait"])
     return JsonResponse(OutcomeSerializer(outcome).data)
 
@@ -268,7 +282,7 @@ def sessions(request: Request, project: str, workspace: str) -> Response:
     """The workspace's live worker sessions, oldest first."""
     if request.method == "PATCH":
         return workspaces_api.update(request, project, f"{workspace}/sessions")
-    space = workspace_for_read(project_by_name(project), workspace)
+    space = workspaces_api.authorized(request, project, workspace, Action.VIEW)
     return Response(SessionListSerializer({"sessions": workspace_sessions(space)}).data)
 
 
@@ -279,5 +293,9 @@ def queue(request: Request, project: str, workspace: str) -> Response:
     """The workspace's unfinished executions and what each waits for."""
     if request.method == "PATCH":
         return workspaces_api.update(request, project, f"{workspace}/queue")
-    space = workspace_for_read(project_by_name(project), workspace)
+    space = workspaces_api.authorized(request, project, workspace, Action.VIEW)
     return Response(QueueSerializer({"executions": workspace_queue(space)}).data)
+
+
+def _authorize_run(request: HttpRequest | Request, found: Project, run_id: str) -> None:
+    authorize(request, Action.VIEW, run_workspace(found, run_id))

@@ -8,6 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from projects.access import project_by_name
+from projects.actions import Action
+from projects.permissions import authorize
 from runs.input_serializers import (
     DismissSerializer,
     InputListSerializer,
@@ -15,7 +17,7 @@ from runs.input_serializers import (
     RespondSerializer,
 )
 from runs.inputs import dismiss_input, input_by_id, respond_input, workspace_inputs
-from workspaces.lookups import workspace_for_read
+from workspaces import api as workspaces_api
 
 
 @extend_schema(
@@ -28,7 +30,7 @@ from workspaces.lookups import workspace_for_read
 @api_view(["GET"])
 def workspace_input_list(request: Request, project: str, workspace: str) -> Response:
     """The inputs asked in a workspace, oldest first."""
-    space = workspace_for_read(project_by_name(project), workspace)
+    space = workspaces_api.authorized(request, project, workspace, Action.VIEW)
     found = workspace_inputs(
         space,
         run_id=request.query_params.get("run") or None,
@@ -46,6 +48,7 @@ def _input_id(run_id: str, number: str) -> str:
 def input_detail(request: Request, project: str, run_id: str, number: str) -> Response:
     """An input, named ``<run>/i<n>``."""
     found = input_by_id(project_by_name(project), _input_id(run_id, number))
+    authorize(request, Action.VIEW, found.workspace)
     return Response(InputSerializer(found).data)
 
 
@@ -55,9 +58,10 @@ def respond(request: Request, project: str, run_id: str, number: str) -> Respons
     """Answer an input, once; the value must match its schema."""
     body = RespondSerializer(data=request.data)
     body.is_valid(raise_exception=True)
-    found = respond_input(
-        project_by_name(project), _input_id(run_id, number), body.validated_data["value"]
-    )
+    owner = project_by_name(project)
+    asked = input_by_id(owner, _input_id(run_id, number))
+    who = authorize(request, Action.RESPOND, asked.workspace)
+    found = respond_input(owner, asked.id, body.validated_data["value"], by=who.name)
     return Response(InputSerializer(found).data)
 
 
@@ -66,5 +70,8 @@ def respond(request: Request, project: str, run_id: str, number: str) -> Respons
 def dismiss(request: Request, project: str, run_id: str, number: str) -> Response:
     """Decline to answer an input: whoever waits for it gets ``InputDismissed``."""
     DismissSerializer(data=request.data).is_valid(raise_exception=True)
-    found = dismiss_input(project_by_name(project), _input_id(run_id, number))
+    owner = project_by_name(project)
+    asked = input_by_id(owner, _input_id(run_id, number))
+    who = authorize(request, Action.RESPOND, asked.workspace)
+    found = dismiss_input(owner, asked.id, by=who.name)
     return Response(InputSerializer(found).data)

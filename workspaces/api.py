@@ -18,7 +18,9 @@ from rest_framework.response import Response
 from coflux_server.api_fields import NoBodySerializer, validated
 from coflux_server.api_schema import BODY, PROJECT, errors
 from projects.access import project_by_name
+from projects.actions import Action
 from projects.errors import Code
+from projects.permissions import allows, authorize, principal_of
 from workspaces.actions import (
     UNCHANGED,
     archive_workspace,
@@ -72,16 +74,42 @@ def workspaces(request: Request, project: str) -> Response:
     another (``workspace_not_found`` names a missing base)."""
     found = project_by_name(project)
     if request.method in ("GET", "HEAD"):
-        return Response(WorkspaceListSerializer({"workspaces": list_workspaces(found)}).data)
+        principal = principal_of(request)
+        visible = [
+            workspace
+            for workspace in list_workspaces(found)
+            if allows(principal, Action.VIEW, workspace["name"], project_id=found.id)
+        ]
+        return Response(WorkspaceListSerializer({"workspaces": visible}).data)
     body = validated(CreateWorkspaceSerializer, request.data)
+    authorize(request, Action.MANAGE, body["name"], project_id=found.id)
+    if body.get("base") is not None:
+        authorize(request, Action.VIEW, body["base"], project_id=found.id)
     created = create_workspace(found, body["name"], body.get("base"))
     return Response(WorkspaceSerializer(workspace_info(created)).data, status=201)
+
+
+def authorized(
+    request: Request, project: str, workspace: str, action: Action, *, create: bool = False
+) -> Workspace:
+    """The workspace a request names, once its caller is known to may do ``action`` there
+    (asked by name first, so that a refusal says nothing of whether it exists); with
+    ``create``, made if there is none."""
+    found = project_by_name(project)
+    authorize(request, action, workspace, project_id=found.id)
+    if create:
+        return workspace_for_write(found, workspace)
+    return workspace_for_read(found, workspace)
 
 
 def update(request: Request, project: str, workspace: str) -> Response:
     """Rename and/or re-base the workspace."""
     body = validated(UpdateWorkspaceSerializer, request.data)
-    space = workspace_for_read(project_by_name(project), workspace)
+    space = authorized(request, project, workspace, Action.MANAGE)
+    if body.get("name") is not None:
+        authorize(request, Action.MANAGE, body["name"], project_id=space.project_id)
+    if body.get("base") is not None:
+        authorize(request, Action.VIEW, body["base"], project_id=space.project_id)
     updated = update_workspace(space, name=body.get("name"), base_name=body.get("base", UNCHANGED))
     return Response(WorkspaceSerializer(workspace_info(updated)).data)
 
@@ -105,7 +133,7 @@ def _set_state(
     if request.method == "PATCH":
         return update(request, project, f"{workspace}/{action}")
     validated(NoBodySerializer, request.data)
-    space = workspace_for_read(project_by_name(project), workspace)
+    space = authorized(request, project, workspace, Action.OPERATE)
     return Response(WorkspaceSerializer(workspace_info(set_workspace_state(space, state))).data)
 
 
@@ -147,7 +175,7 @@ def archive(request: Request, project: str, workspace: str) -> Response:
     if request.method == "PATCH":
         return update(request, project, f"{workspace}/archive")
     validated(NoBodySerializer, request.data)
-    space = workspace_for_read(project_by_name(project), workspace)
+    space = authorized(request, project, workspace, Action.MANAGE)
     return Response(ArchivedWorkspaceSerializer(archive_workspace(space)).data)
 
 
@@ -166,7 +194,7 @@ def archive_manifest(request: Request, project: str, workspace: str, module: str
     if request.method == "PATCH":
         return update(request, project, f"{workspace}/manifests/{module}/archive")
     validated(NoBodySerializer, request.data)
-    space = workspace_for_read(project_by_name(project), workspace)
+    space = authorized(request, project, workspace, Action.MANAGE)
     archived = archive_module(space, module)
     shown = {"workspace": space.name, "module": archived.name, "archived": True}
     return Response(ArchivedModuleSerializer(shown).data)
@@ -194,9 +222,9 @@ def manifests(request: Request, project: str, workspace: str) -> Response:
     if request.method == "PATCH":
         return update(request, project, f"{workspace}/manifests")
     if request.method in ("GET", "HEAD"):
-        space = workspace_for_read(project_by_name(project), workspace)
+        space = authorized(request, project, workspace, Action.VIEW)
         return Response(ManifestsSerializer({"modules": workspace_manifests(space)}).data)
     definitions = parse_manifests(request.data)
-    space = workspace_for_write(project_by_name(project), workspace)
+    space = authorized(request, project, workspace, Action.OPERATE, create=True)
     modules = register_manifests(space, definitions)
     return Response(RegisteredSerializer({"modules": [module.name for module in modules]}).data)

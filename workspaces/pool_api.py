@@ -13,9 +13,8 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from projects.access import project_by_name
+from projects.actions import Action
 from workspaces import api as workspaces_api
-from workspaces.lookups import workspace_for_read
 from workspaces.models import Pool, Workspace
 from workspaces.pool_serializers import (
     CreatePoolSerializer,
@@ -41,8 +40,12 @@ from workspaces.pools import (
 )
 
 
-def _workspace(project: str, workspace: str) -> Workspace:
-    return workspace_for_read(project_by_name(project), workspace)
+def _workspace(request: Request, project: str, workspace: str) -> Workspace:
+    """The workspace named; reading its pools takes the view grant, changing them administer
+    (a pool's configuration says what processes the server starts)."""
+    reading = request.method in ("GET", "HEAD")
+    action = Action.VIEW if reading else Action.ADMINISTER
+    return workspaces_api.authorized(request, project, workspace, action)
 
 
 def _valid(serializer_class: type, request: Request) -> dict:
@@ -65,7 +68,7 @@ def pools(request: Request, project: str, workspace: str) -> Response:
     that name)."""
     if request.method == "PATCH":
         return workspaces_api.update(request, project, f"{workspace}/pools")
-    space = _workspace(project, workspace)
+    space = _workspace(request, project, workspace)
     if request.method in ("GET", "HEAD"):
         return Response(PoolListSerializer({"pools": list_pools(space)}).data)
     body = _valid(CreatePoolSerializer, request)
@@ -93,7 +96,7 @@ def pools(request: Request, project: str, workspace: str) -> Response:
 def pool_detail(request: Request, project: str, workspace: str, pool: str) -> Response:
     """A pool; PATCH merges changes into it (fields set or unset, the others kept), DELETE
     removes it (the workers it launched drain and stop)."""
-    space = _workspace(project, workspace)
+    space = _workspace(request, project, workspace)
     if request.method in ("GET", "HEAD"):
         return Response(PoolSerializer(pool_named(space, pool)).data)
     if request.method == "DELETE":
@@ -116,7 +119,7 @@ def _set_state(
     request: Request, project: str, workspace: str, pool: str, state: Pool.State
 ) -> Response:
     _valid(NoBodySerializer, request)
-    changed = set_pool_state(_workspace(project, workspace), pool, state)
+    changed = set_pool_state(_workspace(request, project, workspace), pool, state)
     return Response(PoolSerializer(changed).data)
 
 
@@ -138,7 +141,7 @@ def disable(request: Request, project: str, workspace: str, pool: str) -> Respon
 @api_view(["GET"])
 def launches(request: Request, project: str, workspace: str, pool: str) -> Response:
     """The workers the pool launched, newest first (at most 100)."""
-    found = pool_launches(_workspace(project, workspace), pool)
+    found = pool_launches(_workspace(request, project, workspace), pool)
     return Response(LaunchListSerializer({"launches": found}).data)
 
 
@@ -150,7 +153,7 @@ def launches(request: Request, project: str, workspace: str, pool: str) -> Respo
 def export(request: Request, project: str, workspace: str) -> Response:
     """The workspace's pools as ``import`` takes them back."""
     only = request.query_params.getlist("only") or None
-    return Response({"pools": export_pools(_workspace(project, workspace), only)})
+    return Response({"pools": export_pools(_workspace(request, project, workspace), only)})
 
 
 @extend_schema(request=ImportSerializer, responses=ImportPlanSerializer)
@@ -159,7 +162,7 @@ def import_(request: Request, project: str, workspace: str) -> Response:
     """Create or replace pools as described; with ``dryRun``, only say what would change."""
     body = _valid(ImportSerializer, request)
     plan = import_pools(
-        _workspace(project, workspace),
+        _workspace(request, project, workspace),
         body["pools"],
         only=body.get("only") or None,
         dry_run=body["dryRun"],

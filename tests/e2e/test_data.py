@@ -18,7 +18,7 @@ from coflux._assets import AssetEntry
 from coflux._blobs import Blobs, HttpStore
 from coflux._serialization import deserialize
 from tests.e2e.flows.data import FILES
-from tests.processes import ROOT, Server, Worker, cli, cli_env, cli_json
+from tests.processes import AUTH, ROOT, SUPER_TOKEN, Server, Worker, cli, cli_env, cli_json
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,9 @@ def outcome(server: Server, run_id: str):
     """The run's value, decoded with blobs fetched from the server's store."""
     result = server.result(run_id)
     assert result["status"] == "succeeded", result
-    return deserialize(result["result"]["value"], blobs=Blobs([HttpStore(server.url)]))
+    return deserialize(
+        result["result"]["value"], blobs=Blobs([HttpStore(server.url, token=SUPER_TOKEN)])
+    )
 
 
 def run(server: Server, target: str, *arguments):
@@ -79,7 +81,7 @@ def test_a_5_mb_result_travels_through_the_blob_store_and_back(server, workers):
     assert value["measured"]["size"] == size
     [key] = [key for key, length in blob_files(server).items() if length == size]
     assert value["measured"]["sha256"] == key
-    content = httpx.get(f"{server.url}/blobs/{key}", timeout=60).content
+    content = httpx.get(f"{server.url}/blobs/{key}", headers=AUTH, timeout=60).content
     assert digest(content) == key
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from coflux._blobs import Blobs, HttpStore
 from coflux._serialization import deserialize
-from tests.processes import Worker, cli, cli_json
+from tests.processes import SUPER_TOKEN, Worker, cli, cli_json
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,9 @@ def value_of(result, server=None):
     assert result["status"] == "succeeded", result
     if server is None:
         return result["result"]["value"]["data"]
-    return deserialize(result["result"]["value"], blobs=Blobs([HttpStore(server.url)]))
+    return deserialize(
+        result["result"]["value"], blobs=Blobs([HttpStore(server.url, token=SUPER_TOKEN)])
+    )
 
 
 def run_value(server, target, *arguments, workspace="default"):

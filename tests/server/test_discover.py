@@ -3,11 +3,13 @@ from __future__ import annotations
 from coflux_server.api_views import api_version
 
 
-def test_it_reports_the_server_and_api_versions(client):
+def test_it_reports_the_server_and_api_versions(client, db):
     response = client.get("/api/discover")
 
     assert response.status_code == 200
-    assert response.json() == {"version": "0.1.0", "apiVersion": "0.1"}
+    body = response.json()
+    assert (body["version"], body["apiVersion"]) == ("0.1.0", "0.1")
+    assert body["access"]["workspaces"] == ["*"]
 
 
 def test_it_derives_the_api_version_from_the_minor_before_1_0_and_the_major_after():

@@ -15,6 +15,9 @@ from assets import views as assets_views
 from coflux_server.api_errors import status_of
 from projects.errors import Code
 from runs import api as runs_api
+from runs.submission import submit_run
+from runs.values import from_plain_json
+from tests.processes import AUTH
 
 pytestmark = pytest.mark.django_db
 
@@ -132,13 +135,14 @@ def test_it_logs_an_unexpected_error_in_a_drf_view(api, project, monkeypatch, ca
 
 @pytest.mark.parametrize("endpoint", ["result", "logs"])
 def test_it_logs_an_unexpected_error_in_a_waiting_view(
-    api, project, monkeypatch, caplog, settings, endpoint
+    api, registered, monkeypatch, caplog, settings, endpoint
 ):
     settings.DEBUG = False
+    run_id = submit_run(registered, "app.flows", "greet", [from_plain_json("x")]).step.run_id
     monkeypatch.setattr(runs_api, "await_outcome", aboom)
     monkeypatch.setattr(runs_api, "await_logs", aboom)
 
-    response = api.get(f"/api/projects/default/runs/Rbcdfgh/{endpoint}")
+    response = api.get(f"/api/projects/default/runs/{run_id}/{endpoint}")
 
     assert_internal_error(response, caplog)
 
@@ -168,12 +172,16 @@ def test_a_failure_after_the_view_is_logged_and_answered_500_in_json(
     project, monkeypatch, request_log, settings
 ):
     settings.DEBUG = False
-    monkeypatch.setattr(runs_api, "run_by_id", lambda project, run_id: None)
+    workspace = SimpleNamespace(name="default", project_id=project.id)
+    monkeypatch.setattr(
+        runs_api, "run_by_id", lambda project, run_id: SimpleNamespace(workspace=workspace)
+    )
     # What the view returns cannot be rendered: the failure comes after it has returned.
     monkeypatch.setattr(runs_api, "run_snapshot", lambda run: {})
     monkeypatch.setattr(runs_api, "RunSerializer", lambda snapshot: SimpleNamespace(data=object()))
 
-    response = Client(raise_request_exception=False).get("/api/projects/default/runs/Rbcdfgh")
+    client = Client(raise_request_exception=False, headers=AUTH)
+    response = client.get("/api/projects/default/runs/Rbcdfgh")
 
     assert response.status_code == 500
     assert response.json() == {"error": "internal_error", "message": "Internal server error."}
@@ -191,7 +199,8 @@ def test_a_failure_after_the_view_is_logged_and_answered_500_in_json(
     ],
 )
 def test_the_api_answers_a_post_without_csrf_token_in_json(project, path, status):
-    client = Client(enforce_csrf_checks=True)
+    """A request with a token needs no CSRF token (see tests/auth for those with cookies)."""
+    client = Client(enforce_csrf_checks=True, headers=AUTH)
 
     response = client.post(path, "{}", content_type="application/json")
 

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from coflux_server.api_urls import urlpatterns
 from coflux_server.api_views import not_found
-from tests.processes import Server
+from tests.processes import AUTH, Server
 from tests.sample_targets import GREET
 
 BLOB = b"a blob for the fuzz\n"
@@ -64,16 +64,20 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     try:
         api = f"{server.url}/api/projects/default"
         manifest = {"modules": {"app.flows": [GREET]}}
-        httpx.post(f"{api}/workspaces", json={"name": "dev", "base": "default"})
+        httpx.post(f"{api}/workspaces", json={"name": "dev", "base": "default"}, headers=AUTH)
         for workspace in ("default", "dev"):
-            registered = httpx.post(f"{api}/workspaces/{workspace}/manifests", json=manifest)
+            registered = httpx.post(
+                f"{api}/workspaces/{workspace}/manifests", json=manifest, headers=AUTH
+            )
             registered.raise_for_status()
         run = {"module": "app.flows", "target": "greet", "arguments": ["fuzz"]}
-        run_id = httpx.post(f"{api}/workspaces/default/runs", json=run).json()["runId"]
-        httpx.post(f"{api}/workspaces/default/pools", json=POOL).raise_for_status()
-        httpx.put(f"{server.url}/blobs/{BLOB_KEY}", content=BLOB).raise_for_status()
+        run_id = httpx.post(f"{api}/workspaces/default/runs", json=run, headers=AUTH).json()[
+            "runId"
+        ]
+        httpx.post(f"{api}/workspaces/default/pools", json=POOL, headers=AUTH).raise_for_status()
+        httpx.put(f"{server.url}/blobs/{BLOB_KEY}", content=BLOB, headers=AUTH).raise_for_status()
         entries = {"a.txt": {"blobKey": BLOB_KEY, "size": len(BLOB)}}
-        asset_id = httpx.post(f"{api}/assets", json={"entries": entries}).json()["id"]
+        asset_id = httpx.post(f"{api}/assets", json={"entries": entries}, headers=AUTH).json()["id"]
         yield Seeded(server, run_id, asset_id)
     finally:
         server.close()
@@ -295,7 +299,7 @@ def test_the_api_answers_every_request_without_a_server_error(seeded):
     server = seeded.server
     before = memory_mb(server)
 
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as client:
 
         @settings(
             max_examples=2500,

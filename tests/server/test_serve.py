@@ -8,13 +8,14 @@ import sys
 import urllib.request
 from urllib.parse import urlsplit
 
-from tests.processes import ROOT, Server
+from tests.processes import AUTH, ROOT, Server
 
 
 def test_it_serves_the_api_with_the_default_project_and_workspace(live_server_url):
     url = f"{live_server_url}/api/projects/default/workspaces/default/manifests"
 
-    with urllib.request.urlopen(url, timeout=5) as response:
+    request = urllib.request.Request(url, headers=AUTH)
+    with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200
         assert json.load(response) == {"modules": {}}
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.processes import Worker, wait_until
+from tests.processes import AUTH, Worker, wait_until
 from tests.studio.browser import Studio
 
 pytestmark = pytest.mark.e2e
@@ -35,6 +35,7 @@ def pending(studio: Studio, run_id: str) -> dict:
         response = httpx.get(
             f"{studio.url}/api/projects/default/workspaces/default/inputs",
             params={"run": run_id, "state": "pending"},
+            headers=AUTH,
             timeout=30,
         )
         return (response.json()["inputs"] or [None])[0]

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.processes import Worker
+from tests.processes import AUTH, Worker
 from tests.studio.browser import Studio
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +36,8 @@ def workers(studio_server: Studio) -> Iterator[None]:
 
 
 def api(studio: Studio, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    return httpx.request(method, f"{studio.url}/api/projects/default{path}", timeout=60, **kwargs)
+    url = f"{studio.url}/api/projects/default{path}"
+    return httpx.request(method, url, headers=AUTH, timeout=60, **kwargs)
 
 
 def submit(studio: Studio, target: str, *arguments: Any) -> str:

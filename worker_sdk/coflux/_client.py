@@ -442,6 +442,19 @@ class Client:
         path = f"pools/{quote(name, safe='')}" + (f"/{action}" if action else "")
         return self._workspace_path(workspace, path)
 
+    def tokens(self) -> list[dict[str, Any]]:
+        """The project's service tokens this client's token administers (never their secrets)."""
+        return self._request("GET", self._project_path("tokens"))["tokens"]
+
+    def create_token(self, name: str, workspaces: list[str]) -> dict[str, Any]:
+        """A new service token; its secret is in ``token``, this once only."""
+        body = {"name": name, "workspaces": workspaces}
+        return self._request("POST", self._project_path("tokens"), json=body)
+
+    def revoke_token(self, token_id: str) -> dict[str, Any]:
+        path = self._project_path(f"tokens/{quote(token_id, safe='')}/revoke")
+        return self._request("POST", path, json={})
+
     def wait_for_result(self, run_id: str, *, timeout: float | None = None) -> dict[str, Any]:
         """The run's result once it has finished (or as it stands after ``timeout`` seconds)."""
         deadline = None if timeout is None else time.monotonic() + timeout

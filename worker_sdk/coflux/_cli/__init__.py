@@ -19,6 +19,7 @@ from .manifests import manifests
 from .options import CofluxGroup, global_options
 from .pools import pools
 from .runs import runs, submit
+from .tokens import tokens
 from .worker import worker
 from .workspaces import workspaces
 
@@ -42,6 +43,7 @@ cli.add_command(inputs)
 cli.add_command(sessions)
 cli.add_command(queue)
 cli.add_command(pools)
+cli.add_command(tokens)
 
 
 def main() -> None:

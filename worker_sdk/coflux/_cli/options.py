@@ -126,6 +126,21 @@ class CofluxGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ApiError as exc:
-            raise click.ClickException(exc.message) from None
+            raise click.ClickException(_refusal(exc, ctx)) from None
         except (ClientError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
+
+
+def _refusal(error: ApiError, ctx: click.Context) -> str:
+    """The server's message; for a refused credential, what to do about it."""
+    if error.code == "unauthorized":
+        config = ctx.meta.get(_CONFIG)
+        if config is not None and not config.token:
+            return (
+                "unauthorized: the server requires a token and none is configured: set "
+                'COFLUX_TOKEN, pass --token, or put token = "…" in coflux.toml.'
+            )
+        return f"unauthorized: {error.message}"
+    if error.code == "forbidden":
+        return f"forbidden: {error.message}"
+    return error.message
