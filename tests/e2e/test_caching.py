@@ -169,7 +169,7 @@ def test_three_levels_reuse_each_ancestors_results(server, start_worker, tmp_pat
     assert dev_value == ["a#1", "b#1", "c#1"]
     sources = [s["cachedFrom"] for s in steps(server.run(dev_run), "expensive")]
     assert [(s or {}).get("workspace") for s in sources] == [production, staging, None]
-    assert [(s or {}).get("run") for s in sources] == [prod_run, staging_run, None]
+    assert [(s or {}).get("runId") for s in sources] == [prod_run, staging_run, None]
     # Nobody sees the results of a workspace below them.
     assert run(server, "compute", directory, ["c"], workspace=staging)[1] == ["c#2"]
     assert run(server, "compute", directory, ["b", "c"], workspace=production)[1] == [
