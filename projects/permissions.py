@@ -76,7 +76,7 @@ def check(
         )
     where = f"in workspace {name!r}" if name is not None else "in any workspace"
     raise DomainError(
-        f"{principal.name} may not {action} {where}: that needs the {action!r} grant there.",
+        f"{principal.name} may not {action} {where}: that needs the '{action}' grant there.",
         code=Code.FORBIDDEN,
         details={"workspace": name, "grant": str(action), "principal": principal.name},
     )

@@ -35,8 +35,7 @@ def revocation_group(token_id: str) -> str:
 
 
 def _administered(principal: Principal, project: Project) -> list[str]:
-    """The patterns within which ``principal`` manages tokens (refused if none)."""
-    check(principal, Action.ADMINISTER, project_id=project.id)
+    """The patterns within which ``principal`` manages tokens (maybe none)."""
     return [
         grant.pattern
         for grant in principal.grants_in(project.id)
@@ -44,12 +43,20 @@ def _administered(principal: Principal, project: Project) -> list[str]:
     ]
 
 
-def _forbidden(principal: Principal, patterns: list[str], verb: str) -> DomainError:
-    return DomainError(
-        f"{principal.name} may not {verb} a token for {', '.join(patterns)}: "
-        "a token may only cover workspaces its creator administers.",
+def _check_within(principal: Principal, project: Project, patterns: list[str]) -> None:
+    """Refuse unless every one of ``patterns`` lies within what ``principal`` administers,
+    naming the first that does not."""
+    mine = _administered(principal, project)
+    missing = [pattern for pattern in patterns if not all_within(mine, [pattern])]
+    if not missing:
+        return
+    if not principal.is_authenticated:
+        check(principal, Action.ADMINISTER, project_id=project.id)  # raises unauthorized
+    raise DomainError(
+        f"{principal.name} may not administer tokens for {missing[0]!r}: a token may only "
+        "cover workspaces its creator administers (the 'administer' grant).",
         code=Code.FORBIDDEN,
-        details={"workspace": ",".join(patterns), "grant": str(Action.ADMINISTER)},
+        details={"workspace": missing[0], "grant": str(Action.ADMINISTER)},
     )
 
 
@@ -63,8 +70,7 @@ def create_token(
             code=Code.INVALID_REQUEST,
         )
     patterns = parse_patterns(workspaces)
-    if not all_within(_administered(principal, project), patterns):
-        raise _forbidden(principal, patterns, "create")
+    _check_within(principal, project, patterns)
     secret = service_tokens.new_token(settings.COFLUX_TOKEN_SECRET, project.name)
     token = ServiceToken.objects.create(
         project=project,
@@ -78,6 +84,7 @@ def create_token(
 
 def list_tokens(principal: Principal, project: Project) -> list[ServiceToken]:
     """The project's tokens ``principal`` may manage, newest first (revoked ones too)."""
+    check(principal, Action.ADMINISTER, project_id=project.id)
     mine = _administered(principal, project)
     tokens = ServiceToken.objects.filter(project=project).order_by("-created_at", "id")
     return [token for token in tokens if all_within(mine, token.workspaces)]
@@ -85,12 +92,11 @@ def list_tokens(principal: Principal, project: Project) -> list[ServiceToken]:
 
 def revoke_token(principal: Principal, project: Project, token_id: str) -> ServiceToken:
     """Revoke the token (again is fine); open connections made with it are closed."""
-    mine = _administered(principal, project)
     token = ServiceToken.objects.filter(project=project, id=token_id).first()
     if token is None:
+        check(principal, Action.ADMINISTER, project_id=project.id)
         raise DomainError(f"No token {token_id!r}.", code=Code.NOT_FOUND)
-    if not all_within(mine, token.workspaces):
-        raise _forbidden(principal, token.workspaces, "revoke")
+    _check_within(principal, project, token.workspaces)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

@@ -201,10 +201,11 @@ def rerun(request: Request, project: str, step_id: str) -> Response:
     body = validated(RerunSerializer, request.data)
     found = project_by_name(project)
     name = body.get("workspace")
+    # Operating where the attempt runs, having seen the step where it ran last.
     latest = step_workspace(found, step_id)
+    authorize(request, Action.OPERATE, name or latest, project_id=found.id)
     authorize(request, Action.VIEW, latest)
     space = workspace_for_read(found, name) if name is not None else None
-    authorize(request, Action.OPERATE, space or latest)
     started = rerun_step(found, step_id, space)
     return Response(RerunStartedSerializer(started).data, status=201)
 
