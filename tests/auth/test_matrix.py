@@ -35,6 +35,7 @@ ORACLE: dict[str, list[tuple[str, frozenset[Action]]]] = {
     "studio operator": [
         ("*", frozenset({Action.VIEW, Action.OPERATE, Action.RESPOND, Action.MANAGE}))
     ],
+    "studio viewer of dev": [("dev", frozenset({Action.VIEW}))],
 }
 """What each principal is granted where, as the issue describes them."""
 UNAUTHENTICATED = {"anonymous", "wrong token", "revoked token"}

@@ -47,6 +47,7 @@ PRINCIPALS = (
     "worker session of dev",
     "studio viewer",
     "studio operator",
+    "studio viewer of dev",
 )
 BLOB = b"a blob of the matrix\n"
 BLOB_KEY = hashlib.sha256(BLOB).hexdigest()
@@ -147,7 +148,7 @@ def _place(world: World, name: str) -> Place:
         world.project,
         name="report",
         execution=Execution.objects.get(pk=execution.id),
-        entries={"a.txt": {"blob_key": "b" * 64, "size": 1, "metadata": {}}},
+        entries={"a.txt": {"blob_key": BLOB_KEY, "size": len(BLOB), "metadata": {}}},
     )
     create_pool(workspace, "builders", "process", modules=["app.flows"])
     return Place(
@@ -169,6 +170,7 @@ def make_world(monkeypatch: pytest.MonkeyPatch, settings: Any) -> World:
     world.orchestrator.load()
     for module in ("runs.inputs", "runs.control", "workspaces.actions"):
         monkeypatch.setattr(f"{module}.call_orchestrator", lambda p, c: world.call(p, c))
+    store_blob(BLOB_KEY, io.BytesIO(BLOB).read, len(BLOB) + 1)
     for name in WORKSPACES:
         world.places[name] = _place(world, name)
     root = principals.super_principal()
@@ -184,9 +186,13 @@ def make_world(monkeypatch: pytest.MonkeyPatch, settings: Any) -> World:
     for name in WORKSPACES:
         token, _ = create_token(root, project, f"for {name}", [name])
         world.tokens[f"token for {name}:id"] = token.id
-    store_blob(BLOB_KEY, io.BytesIO(BLOB).read, len(BLOB) + 1)
-    for name, role in [("studio viewer", Role.VIEWER), ("studio operator", Role.OPERATOR)]:
-        user = User.objects.create_user(name.split()[1])
-        RoleGrant.objects.create(user=user, role=role, workspaces="*")
+
+    for name, role, pattern in [
+        ("studio viewer", Role.VIEWER, "*"),
+        ("studio operator", Role.OPERATOR, "*"),
+        ("studio viewer of dev", Role.VIEWER, "dev"),
+    ]:
+        user = User.objects.create_user(name.replace(" ", "-"))
+        RoleGrant.objects.create(user=user, role=role, workspaces=pattern)
         world.users[name] = user
     return world
