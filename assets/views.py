@@ -25,7 +25,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from assets.blobs import CHUNK, blob_path, invalid_key, store_blob, too_large
 from coflux_server.api_async import async_api_view
 from coflux_server.api_errors import error_response
-from coflux_server.api_schema import errors
+from coflux_server.api_schema import ACCESS, errors
 from projects.actions import Action
 from projects.errors import Code, DomainError
 from projects.permissions import authorize
@@ -45,7 +45,7 @@ _BLOB = OpenApiResponse(OpenApiTypes.BINARY, description="The blob's content.")
 @extend_schema(
     methods=["GET"],
     operation_id="blobs_get",
-    responses={(200, "application/octet-stream"): _BLOB, **errors(Code.NOT_FOUND)},
+    responses={(200, "application/octet-stream"): _BLOB, **errors(*ACCESS, Code.NOT_FOUND)},
 )
 @extend_schema(
     methods=["PUT"],
@@ -53,7 +53,7 @@ _BLOB = OpenApiResponse(OpenApiTypes.BINARY, description="The blob's content.")
     request={"application/octet-stream": OpenApiTypes.BINARY},
     responses={
         204: OpenApiResponse(description="Stored (or there already)."),
-        **errors(Code.INVALID_KEY, Code.HASH_MISMATCH, Code.REQUEST_TOO_LARGE),
+        **errors(*ACCESS, Code.INVALID_KEY, Code.HASH_MISMATCH, Code.REQUEST_TOO_LARGE),
     },
 )
 @async_api_view(["GET", "HEAD", "PUT"])

@@ -27,14 +27,11 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-PROJECT: tuple[Code, ...] = (
-    Code.UNAUTHORIZED,
-    Code.FORBIDDEN,
-    Code.PROJECT_NOT_FOUND,
-    Code.INVALID_REQUEST,
-)
+ACCESS: tuple[Code, ...] = (Code.UNAUTHORIZED, Code.FORBIDDEN, Code.THROTTLED)
 """No valid credentials (``coflux_server.request_auth``), no grant for the workspace acted in
-(``projects.permissions``), an unknown project; text in the path or query string a database
+(``projects.permissions``), too many failed tokens from one address: on every path."""
+PROJECT: tuple[Code, ...] = (*ACCESS, Code.PROJECT_NOT_FOUND, Code.INVALID_REQUEST)
+"""The door's refusals, an unknown project; text in the path or query string a database
 cannot store."""
 BODY: tuple[Code, ...] = (
     Code.INVALID_JSON,

@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from coflux_server.api_errors import error_response
-from coflux_server.api_schema import errors
+from coflux_server.api_fields import QuerySerializer, Text, validated
+from coflux_server.api_schema import ACCESS, errors
 from projects.actions import Action
 from projects.errors import Code, DomainError
 from projects.models import Project
@@ -61,11 +62,17 @@ class DiscoverySerializer(serializers.Serializer):
     access = AccessSerializer(help_text="The caller's access, in the project it names.")
 
 
+class DiscoverQuerySerializer(QuerySerializer):
+    project = Text(
+        required=False,
+        allow_blank=True,
+        help_text="The project whose access to report [default: the server's].",
+    )
+
+
 @extend_schema(
     parameters=[
-        OpenApiParameter(
-            "project", str, description="The project whose access to report [default: default]."
-        ),
+        DiscoverQuerySerializer,
         OpenApiParameter(
             "X-API-Version",
             str,
@@ -75,7 +82,7 @@ class DiscoverySerializer(serializers.Serializer):
     ],
     responses={
         200: DiscoverySerializer,
-        **errors(Code.UNAUTHORIZED, Code.VERSION_MISMATCH, Code.INVALID_REQUEST),
+        **errors(*ACCESS, Code.VERSION_MISMATCH, Code.INVALID_REQUEST),
     },
 )
 @api_view(["GET"])
@@ -89,7 +96,8 @@ def discover(request: Request) -> Response:
             code=Code.VERSION_MISMATCH,
             details={"server": current, "expected": expected.strip()},
         )
-    name = request.query_params.get("project") or settings.COFLUX_PROJECT
+    query = validated(DiscoverQuerySerializer, request.query_params)
+    name = query.get("project") or settings.COFLUX_PROJECT
     project_id = Project.objects.filter(name=name).values_list("id", flat=True).first()
     access = access_report(principal_of(request), project_id)
     return Response(

@@ -7,8 +7,10 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from coflux_server.api_schema import BODY, PROJECT, errors
 from projects.access import project_by_name
 from projects.actions import Action
+from projects.errors import Code
 from projects.permissions import authorize
 from runs.input_serializers import (
     DismissSerializer,
@@ -19,13 +21,24 @@ from runs.input_serializers import (
 from runs.inputs import dismiss_input, input_by_id, respond_input, workspace_inputs
 from workspaces import api as workspaces_api
 
+WORKSPACE = (*PROJECT, Code.INVALID_WORKSPACE, Code.WORKSPACE_NOT_FOUND)
+ANSWER = (
+    *PROJECT,
+    *BODY,
+    Code.INPUT_NOT_FOUND,
+    Code.INVALID_RESPONSE,
+    Code.INPUT_ALREADY_ANSWERED,
+    Code.ORCHESTRATOR_UNAVAILABLE,
+)
+"""Refusals of a response or a dismissal."""
+
 
 @extend_schema(
     parameters=[
         OpenApiParameter("run", str, description="Only this run's inputs."),
         OpenApiParameter("state", str, enum=["pending", "responded", "dismissed", "cancelled"]),
     ],
-    responses=InputListSerializer,
+    responses={200: InputListSerializer, **errors(*WORKSPACE)},
 )
 @api_view(["GET"])
 def workspace_input_list(request: Request, project: str, workspace: str) -> Response:
@@ -43,7 +56,7 @@ def _input_id(run_id: str, number: str) -> str:
     return f"{run_id}/{number}"
 
 
-@extend_schema(responses=InputSerializer)
+@extend_schema(responses={200: InputSerializer, **errors(*PROJECT, Code.INPUT_NOT_FOUND)})
 @api_view(["GET"])
 def input_detail(request: Request, project: str, run_id: str, number: str) -> Response:
     """An input, named ``<run>/i<n>``."""
@@ -52,7 +65,7 @@ def input_detail(request: Request, project: str, run_id: str, number: str) -> Re
     return Response(InputSerializer(found).data)
 
 
-@extend_schema(request=RespondSerializer, responses=InputSerializer)
+@extend_schema(request=RespondSerializer, responses={200: InputSerializer, **errors(*ANSWER)})
 @api_view(["POST"])
 def respond(request: Request, project: str, run_id: str, number: str) -> Response:
     """Answer an input, once; the value must match its schema."""
@@ -65,7 +78,7 @@ def respond(request: Request, project: str, run_id: str, number: str) -> Respons
     return Response(InputSerializer(found).data)
 
 
-@extend_schema(request=DismissSerializer, responses=InputSerializer)
+@extend_schema(request=DismissSerializer, responses={200: InputSerializer, **errors(*ANSWER)})
 @api_view(["POST"])
 def dismiss(request: Request, project: str, run_id: str, number: str) -> Response:
     """Decline to answer an input: whoever waits for it gets ``InputDismissed``."""

@@ -13,7 +13,9 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from coflux_server.api_schema import BODY, PROJECT, errors
 from projects.actions import Action
+from projects.errors import Code
 from workspaces import api as workspaces_api
 from workspaces.models import Pool, Workspace
 from workspaces.pool_serializers import (
@@ -48,18 +50,27 @@ def _workspace(request: Request, project: str, workspace: str) -> Workspace:
     return workspaces_api.authorized(request, project, workspace, action)
 
 
+WORKSPACE = (*PROJECT, Code.INVALID_WORKSPACE, Code.WORKSPACE_NOT_FOUND)
+ONE_POOL = (*WORKSPACE, *BODY, Code.NOT_FOUND)
+"""Refusals of an action on one pool."""
+
+
 def _valid(serializer_class: type, request: Request) -> dict:
     body = serializer_class(data=request.data)
     body.is_valid(raise_exception=True)
     return dict(body.validated_data)
 
 
-@extend_schema(methods=["GET"], operation_id="pools_list", responses=PoolListSerializer)
+@extend_schema(
+    methods=["GET"],
+    operation_id="pools_list",
+    responses={200: PoolListSerializer, **errors(*WORKSPACE)},
+)
 @extend_schema(
     methods=["POST"],
     operation_id="pools_create",
     request=CreatePoolSerializer,
-    responses={201: PoolSerializer},
+    responses={201: PoolSerializer, **errors(*WORKSPACE, *BODY, Code.ALREADY_EXISTS)},
 )
 @extend_schema(methods=["PATCH"], exclude=True)
 @api_view(["GET", "POST", "PATCH"])
@@ -84,14 +95,22 @@ def pools(request: Request, project: str, workspace: str) -> Response:
     return Response(PoolSerializer(created).data, status=201)
 
 
-@extend_schema(methods=["GET"], operation_id="pools_get", responses=PoolSerializer)
+@extend_schema(
+    methods=["GET"],
+    operation_id="pools_get",
+    responses={200: PoolSerializer, **errors(*WORKSPACE, Code.NOT_FOUND)},
+)
 @extend_schema(
     methods=["PATCH"],
     operation_id="pools_update",
     request=UpdatePoolSerializer,
-    responses=PoolSerializer,
+    responses={200: PoolSerializer, **errors(*WORKSPACE, *BODY, Code.NOT_FOUND)},
 )
-@extend_schema(methods=["DELETE"], operation_id="pools_delete", responses={204: None})
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="pools_delete",
+    responses={204: None, **errors(*WORKSPACE, Code.NOT_FOUND)},
+)
 @api_view(["GET", "PATCH", "DELETE"])
 def pool_detail(request: Request, project: str, workspace: str, pool: str) -> Response:
     """A pool; PATCH merges changes into it (fields set or unset, the others kept), DELETE
@@ -123,21 +142,21 @@ def _set_state(
     return Response(PoolSerializer(changed).data)
 
 
-@extend_schema(request=NoBodySerializer, responses=PoolSerializer)
+@extend_schema(request=NoBodySerializer, responses={200: PoolSerializer, **errors(*ONE_POOL)})
 @api_view(["POST"])
 def enable(request: Request, project: str, workspace: str, pool: str) -> Response:
     """Let the pool launch workers again."""
     return _set_state(request, project, workspace, pool, Pool.State.ACTIVE)
 
 
-@extend_schema(request=NoBodySerializer, responses=PoolSerializer)
+@extend_schema(request=NoBodySerializer, responses={200: PoolSerializer, **errors(*ONE_POOL)})
 @api_view(["POST"])
 def disable(request: Request, project: str, workspace: str, pool: str) -> Response:
     """Launch nothing more from the pool; the workers it launched drain and stop."""
     return _set_state(request, project, workspace, pool, Pool.State.DISABLED)
 
 
-@extend_schema(responses=LaunchListSerializer)
+@extend_schema(responses={200: LaunchListSerializer, **errors(*WORKSPACE, Code.NOT_FOUND)})
 @api_view(["GET"])
 def launches(request: Request, project: str, workspace: str, pool: str) -> Response:
     """The workers the pool launched, newest first (at most 100)."""
@@ -147,7 +166,7 @@ def launches(request: Request, project: str, workspace: str, pool: str) -> Respo
 
 @extend_schema(
     parameters=[OpenApiParameter("only", str, many=True, description="Only these pools.")],
-    responses=ExportSerializer,
+    responses={200: ExportSerializer, **errors(*WORKSPACE)},
 )
 @api_view(["GET"])
 def export(request: Request, project: str, workspace: str) -> Response:
@@ -156,7 +175,10 @@ def export(request: Request, project: str, workspace: str) -> Response:
     return Response({"pools": export_pools(_workspace(request, project, workspace), only)})
 
 
-@extend_schema(request=ImportSerializer, responses=ImportPlanSerializer)
+@extend_schema(
+    request=ImportSerializer,
+    responses={200: ImportPlanSerializer, **errors(*WORKSPACE, *BODY, Code.NOT_FOUND)},
+)
 @api_view(["POST"])
 def import_(request: Request, project: str, workspace: str) -> Response:
     """Create or replace pools as described; with ``dryRun``, only say what would change."""

@@ -135,6 +135,7 @@ def ids(seeded: Seeded) -> dict[str, st.SearchStrategy[str]]:
         "execution_id": around(seeded.execution_id, f"{seeded.run_id}:1:7"),
         "asset_id": around(seeded.asset_id),
         "pool": around("gpu", "nothing"),
+        "token_id": around("1", "999999"),
         "number": around("i1", "i99", "x1"),
         "key": around(BLOB_KEY, "0" * 64, BLOB_KEY.upper()),
         "path": TEXT,
