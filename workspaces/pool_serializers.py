@@ -86,7 +86,7 @@ class LaunchSerializer(serializers.Serializer):
     id = serializers.CharField()
     pool = serializers.CharField(source="pool_name")
     state = serializers.ChoiceField(choices=Launch.State.values)
-    session = serializers.CharField(source="session_id", allow_null=True)
+    sessionId = serializers.CharField(source="session_id", allow_null=True)
     error = serializers.CharField(help_text="Why it failed or ended, with its last output.")
     createdAt = serializers.DateTimeField(source="created_at")
     launchedAt = serializers.DateTimeField(source="launched_at", allow_null=True)

@@ -49,7 +49,7 @@ def space(server):
     yield name
     for pool in server.api("GET", f"/workspaces/{name}/pools").json()["pools"]:
         server.api("POST", f"/workspaces/{name}/pools/{pool['name']}/disable")
-    sessions = {launch["session"] for launch in all_launches(server, name)}
+    sessions = {launch["sessionId"] for launch in all_launches(server, name)}
     try:
         wait_until(
             lambda: all(launch["state"] in ENDED for launch in all_launches(server, name)),
@@ -117,7 +117,7 @@ def test_auto_launch_worker(server, space):
 
     assert value_of(result) == "Hello, pool"
     [launch] = launches(server, space)
-    assert launch["state"] == "active" and launch["activatedAt"] and launch["session"]
+    assert launch["state"] == "active" and launch["activatedAt"] and launch["sessionId"]
 
 
 def test_multiple_executions(server, space):
@@ -187,7 +187,7 @@ def test_an_idle_launched_worker_is_stopped(server, space):
 
     [stopped] = launches(server, space)
     assert stopped["drainingAt"] and stopped["stoppedAt"] and not stopped["error"]
-    assert worker_processes({launch["session"]}) == []
+    assert worker_processes({launch["sessionId"]}) == []
 
 
 def test_a_disabled_pool_launches_nothing(server, space):
@@ -209,7 +209,7 @@ def test_a_dead_launched_worker_is_noticed_and_its_work_retried(server, space, t
     wait_until(marker.exists, timeout=60, message="the first attempt to start")
     [first] = launches(server, space)
 
-    for pid in worker_processes({first["session"]}):
+    for pid in worker_processes({first["sessionId"]}):
         os.killpg(pid, signal.SIGKILL)
 
     assert value_of(server.result(run_id, wait=90)) == "again"

@@ -256,7 +256,7 @@ def test_it_lists_the_launches_of_a_pool_newest_first(api, workspace, project):
 
     launches = api.get(f"{URL}/local/launches").json()["launches"]
 
-    assert [(x["id"], x["state"], x["session"]) for x in launches] == [
+    assert [(x["id"], x["state"], x["sessionId"]) for x in launches] == [
         ("Lnew", "active", session.id),
         ("Lold", "dead", None),
     ]

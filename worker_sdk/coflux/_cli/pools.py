@@ -281,7 +281,7 @@ def _launches(listed: list[dict[str, Any]]) -> Table | Text:
         table.add_row(
             launch["id"],
             Text(launch["state"], style=_STATE_STYLES.get(launch["state"], "")),
-            launch["session"] or "",
+            launch["sessionId"] or "",
             _time(launch["createdAt"]),
             _time(launch["activatedAt"]),
             _time(launch["stoppedAt"]),
