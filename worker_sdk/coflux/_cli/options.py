@@ -125,16 +125,17 @@ class CofluxGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ApiError as exc:
-            raise click.ClickException(_refusal(exc, ctx)) from None
-        except (ClientError, ConfigError) as exc:
+        except ClientError as exc:
+            raise click.ClickException(explain(exc, ctx.meta.get(_CONFIG))) from None
+        except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
 
 
-def _refusal(error: ApiError, ctx: click.Context) -> str:
-    """The server's message; for a refused credential, what to do about it."""
+def explain(error: ClientError, config: Config | None) -> str:
+    """What to tell people of a failed request; for a refused credential, what to do."""
+    if not isinstance(error, ApiError):
+        return str(error)
     if error.code == "unauthorized":
-        config = ctx.meta.get(_CONFIG)
         if config is not None and not config.token:
             return (
                 "unauthorized: the server requires a token and none is configured: set "

@@ -17,7 +17,7 @@ from .._client import ClientError
 from .._config import Config, ConfigError, batching_environment, parse_tags
 from .._worker import WorkerError, run_worker
 from .manifests import register_workflows
-from .options import get_config, global_options
+from .options import explain, get_config, global_options
 
 DEFAULT_DRAIN_TIMEOUT = 120.0
 _IGNORED_DIRECTORIES = frozenset({"__pycache__", "venv", "node_modules"})
@@ -112,7 +112,9 @@ def serve(options: WorkerOptions, config: Config, register: bool) -> None:
         try:
             manifest = register_workflows(config, options.modules)
         except ClientError as exc:
-            raise click.ClickException(f"cannot register the workflows: {exc}") from None
+            raise click.ClickException(
+                f"cannot register the workflows: {explain(exc, config)}"
+            ) from None
         logging.getLogger("coflux.worker").info(
             "registered the workflows of %s in workspace %s", ", ".join(manifest), config.workspace
         )
