@@ -59,7 +59,7 @@ def write_run(steps: int, groups: int) -> None:
 
     project = Project.objects.ensure("default")
     workspace = Workspace.objects.ensure(project, "default")
-    User.objects.create_user(USERNAME, password=PASSWORD)
+    User.objects.create_superuser(USERNAME, email="", password=PASSWORD)  # sees every workspace
     start = timezone.now() - timedelta(minutes=10)
     run = Run.objects.create(id=RUN_ID, project=project, workspace=workspace, created_at=start)
     root_step = Step.objects.create(
@@ -155,7 +155,8 @@ def _serve(env: dict[str, str], steps: int, groups: int) -> Iterator[str]:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(lambda: httpx.get(f"{base}/api/discover").status_code == 200)
+        # Up once it answers, if only to say that a token is needed.
+        _wait_for(lambda: httpx.get(f"{base}/api/discover").status_code in (200, 401))
         script = (
             "import sys; sys.path.insert(0, '.'); "
             "from bench.studio_big_run import write_run; "
