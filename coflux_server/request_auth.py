@@ -23,7 +23,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import sync_and_async_middleware
 
 from coflux_server.api_errors import error_response
-from projects.authentication import authenticate, bearer_token
+from projects.authentication import authenticate, bearer_token, required
 from projects.errors import Code, DomainError
 from projects.principals import Kind, Principal
 
@@ -58,11 +58,7 @@ def _admitted(request: HttpRequest, principal: Principal) -> DomainError | None:
         if refusal is not None:
             return refusal
     if not principal.is_authenticated and not principal.grants:
-        return DomainError(
-            "Authentication required: send 'Authorization: Bearer <token>' "
-            "(COFLUX_TOKEN, --token or token in coflux.toml for the CLI).",
-            code=Code.UNAUTHORIZED,
-        )
+        return required()
     request.principal = principal  # type: ignore[attr-defined]
     return None
 

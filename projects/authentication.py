@@ -47,6 +47,14 @@ def unauthorized(message: str) -> DomainError:
     return DomainError(message, code=Code.UNAUTHORIZED)
 
 
+def required() -> DomainError:
+    """The refusal of a caller who brought no credentials where some are needed."""
+    return unauthorized(
+        "Authentication required: send 'Authorization: Bearer <token>' "
+        "(COFLUX_TOKEN, --token or token in coflux.toml for the CLI)."
+    )
+
+
 def authenticate(token: str | None, user: Any = None, *, client: str = "") -> Principal:
     """The principal of a request or connection: its bearer ``token`` if it has one, else its
     Django ``user`` (if logged in), else anonymous. ``client`` (the caller's address) is what

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from projects import principals
+from projects import authentication, principals
 from projects.actions import Action
 from projects.errors import Code, DomainError
 from projects.patterns import covers
@@ -69,11 +69,7 @@ def check(
         return
     name, _ = _place(workspace, project_id)
     if not principal.is_authenticated:
-        raise DomainError(
-            "Authentication required: send 'Authorization: Bearer <token>' "
-            "(COFLUX_TOKEN, --token or token in coflux.toml for the CLI).",
-            code=Code.UNAUTHORIZED,
-        )
+        raise authentication.required()
     where = f"in workspace {name!r}" if name is not None else "in any workspace"
     raise DomainError(
         f"{principal.name} may not {action} {where}: that needs the '{action}' grant there.",
