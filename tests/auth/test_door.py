@@ -221,3 +221,14 @@ class TestDiscover:
 
     def test_it_refuses_anonymous_callers(self, project):
         assert Client().get("/api/discover").status_code == 401
+
+
+def test_a_service_token_holds_in_its_own_project_only(project):
+    other = Project.objects.ensure("other")
+    Workspace.objects.ensure(other, "dev")
+    _, secret = token_for(project, "*")
+    client = bearer(secret)
+    assert client.get("/api/projects/other/workspaces").json()["workspaces"] == []
+    refused = client.get("/api/projects/other/workspaces/dev/runs")
+    assert refused.status_code == 403
+    assert client.get(f"{WORKSPACES}/dev/runs").status_code == 200
