@@ -55,8 +55,10 @@ class _Placing:
 
     def __init__(self, memory: Memory, tick: Tick) -> None:
         self.memory, self.tick = memory, tick
-        self.available = [s for s in memory.sessions.values() if s.takes_work()]
-        self.blocked = set().union(*(s.blocked for s in self.available))
+        # A session that would not even take work an execution blocked on it waits for can
+        # take nothing at all this pass.
+        self.available = [s for s in memory.sessions.values() if s.admits(for_blocked=True)]
+        self.blocked = set().union(*(s.blocked for s in memory.sessions.values()))
         self.assigned: dict[str, list[str]] = defaultdict(list)
         self.unplaced: list[ExecutionSpec] = []
         self.spawned = False
@@ -95,7 +97,7 @@ class _Placing:
         self.assigned[session.id].append(spec.id)
         tick.touch(spec.id, spec.workspace_id)
         tick.send(session.channel, _execute(memory, spec))
-        if not session.takes_work():
+        if not session.admits(for_blocked=True):
             self.available.remove(session)
 
 
