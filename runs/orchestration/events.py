@@ -4,15 +4,16 @@ After each commit the orchestrator publishes, on channel-layer groups:
 
 - ``run.<run>``: ``{"type": "run.changed", "run", "steps": [...], "logs": bool,
   "metrics": bool, "inputs": bool}`` (steps created or whose executions changed state, inputs
-  asked or answered), and ``{"type": "run.finished", "run"}`` once the run's root has its final
-  result;
+  asked or answered), and ``{"type": "run.finished", "run", "outcome"?}`` once the run's root
+  has its final result (``outcome``: ``{"status", "result"}``, when that attempt is known to be
+  the root's latest and the outcome is small);
 - ``workspace.<id>``: ``{"type": "workspace.changed", "workspace", "runs": [...],
   "sessions": bool, "inputs": bool}`` (runs with changes in that workspace, sessions that came
   or went, inputs asked there or answered).
 
 Studio's live pages and the API's waits for results listen there. Events name what changed,
-not how: a listener reads the database for the rest, so an event lost costs freshness, never
-correctness.
+not how (a finished run's outcome aside, pushed so that a waiting client needs no read): a
+listener reads the database for the rest, so an event lost costs freshness, never correctness.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from coflux_wire import protocol
 from runs.orchestration.bus import GROUP_PREFIX
 from runs.orchestration.memory import Memory
 from runs.orchestration.tick import Outbox, Tick
+
+MAX_OUTCOME_BYTES = 64 * 1024
+"""The largest outcome an event carries; a waiter reads a larger one from the database."""
 
 
 def run_group(run_id: str) -> str:
@@ -56,8 +61,11 @@ def of_tick(memory: Memory, tick: Tick) -> Outbox:
             "inputs": run_id in asked_in,
         }
         outbox.append((GROUP_PREFIX + run_group(run_id), message))
-    for run_id in sorted(tick.finished_runs):
-        outbox.append((GROUP_PREFIX + run_group(run_id), {"type": "run.finished", "run": run_id}))
+    for run_id, outcome in sorted(tick.finished_runs.items()):
+        finished: dict[str, Any] = {"type": "run.finished", "run": run_id}
+        if outcome is not None and len(protocol.encode(outcome)) <= MAX_OUTCOME_BYTES:
+            finished["outcome"] = outcome
+        outbox.append((GROUP_PREFIX + run_group(run_id), finished))
     for workspace_id in sorted(workspace_runs.keys() | tick.sessions_changed | input_workspaces):
         message = {
             "type": "workspace.changed",

@@ -179,6 +179,9 @@ class Memory:
     due_times: list[tuple[datetime, str]] = field(default_factory=list)
     """A heap of (execute_after, execution) for queued executions put off until later; entries
     of executions since started, finished or moved are dropped as they are met."""
+    root_attempts: dict[str, int] = field(default_factory=dict)
+    """The latest attempt made at each recent run's root step (a finished run's outcome is its
+    latest root attempt's); unknown for runs from before a restart."""
     sessionless: set[str] = field(default_factory=set)
     """Queued executions dispatch may act on without a session (see
     ``ExecutionSpec.needs_no_session``); may hold some that no longer are, dropped as met."""

@@ -40,7 +40,7 @@ from runs.orchestration import (
     sessions,
 )
 from runs.orchestration.envelopes import Envelope, Incoming, refusal
-from runs.orchestration.memory import Memory
+from runs.orchestration.memory import Memory, remember
 from runs.orchestration.tick import Outbox, Tick
 
 logger = logging.getLogger("coflux.orchestrator")
@@ -210,6 +210,9 @@ def _wake(memory: Memory, tick: Tick) -> None:
     for execution in loading.queued_since_last_look(memory):
         spec = loading.spec_from_row(memory, execution)
         memory.queue(spec)
+        if spec.is_root and spec.attempt == 1:
+            # A run queued by a submission is new: this first attempt is its latest.
+            remember(memory.root_attempts, spec.run_id, 1)
         tick.touch(spec.id, spec.workspace_id)
 
 

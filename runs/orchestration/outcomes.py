@@ -22,7 +22,7 @@ from runs.models import Execution, Result
 from runs.orchestration import inputs, policies, records
 from runs.orchestration.memory import MAX_FORWARDS, Chain, ExecutionSpec, Memory, Waiter, remember
 from runs.orchestration.tick import Tick
-from runs.states import FAILURES, RESULT_STATE, State, check_transition, sources
+from runs.states import FAILURES, RESULT_STATE, RUN_STATUS, State, check_transition, sources
 
 Outcome = tuple[str, dict[str, Any]]
 """(execution ID, its result as the protocol carries it, plus ``successor`` if it forwards)."""
@@ -125,6 +125,8 @@ def next_attempt(
         wait_for=wait_for or [],
     )
     tick.touch(execution_id, workspace_id)
+    if spec.is_root:
+        remember(memory.root_attempts, spec.run_id, attempt)
     successor = replace(
         spec,
         id=execution_id,
@@ -190,7 +192,17 @@ def _resolve(memory: Memory, tick: Tick, spec: ExecutionSpec, result: dict[str, 
     """``spec`` has its final result: tell everyone waiting on it or forwarded to it."""
     announce(memory, tick, spec.id, result, _caller(spec))
     if spec.is_root:
-        tick.finished_runs.add(spec.run_id)
+        # The run's outcome is its root's latest attempt's: known here only if this is it.
+        latest = memory.root_attempts.get(spec.run_id) == spec.attempt
+        tick.finished_runs[spec.run_id] = _outcome(result) if latest else None
+
+
+def _outcome(result: dict[str, Any]) -> dict[str, Any]:
+    """A run's outcome as waiting clients get it: its status and its final result."""
+    return {
+        "status": RUN_STATUS[RESULT_STATE[result["type"]]],
+        "result": {key: value for key, value in result.items() if key != "successor"},
+    }
 
 
 def announce(

@@ -38,8 +38,9 @@ class Tick:
     """Runs that received metrics."""
     sessions_changed: set[int] = field(default_factory=set)
     """Workspaces whose worker sessions connected, left or changed."""
-    finished_runs: set[str] = field(default_factory=set)
-    """Runs whose root execution reached its final result."""
+    finished_runs: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """Runs whose root execution reached its final result, with the run's outcome when that
+    attempt is known to be the root's latest."""
     inputs: dict[str, int] = field(default_factory=dict)
     """Inputs asked, answered or cancelled, with the workspace they were asked in."""
 

@@ -15,6 +15,7 @@ from tests.orchestration.support import (
     queue_run,
     result,
     submit,
+    value,
 )
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +219,41 @@ def test_a_wait_never_reaches_another_projects_execution(harness):
     harness.tick({"kind": "wake"})
     outbox = harness.send({"type": "wait", "execution": root, "targets": [foreign], "reply": True})
     assert messages(outbox, "error")[0]["error"] == "unknown_execution"
+
+
+def test_a_finished_runs_event_carries_its_outcome(harness):
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    outbox = harness.send(result(root, data=7))
+    [finished] = [m for _, m in outbox if m["type"] == "run.finished"]
+    assert finished["outcome"] == {
+        "status": "succeeded",
+        "result": {"type": "value", "value": value(7)},
+    }
+
+
+def test_an_older_attempt_finishing_announces_no_outcome(harness):
+    """A run's outcome is its root's latest attempt's: an older attempt in another workspace
+    finishing later is not it."""
+    from workspaces.models import Workspace
+
+    harness.connect()
+    root = queue_run(harness.workspace)
+    harness.tick({"kind": "wake"})
+    Workspace.objects.create(project=harness.project, name="dev", base=harness.workspace)
+    [reply] = [
+        m
+        for _, m in harness.tick(
+            {
+                "kind": "command",
+                "command": {"type": "rerun", "step": "Rtest1:1", "workspace": "dev"},
+                "reply_to": "r",
+            }
+        )
+        if m["type"] == "orchestrator.reply"
+    ]
+    assert reply["ok"]
+    outbox = harness.send(result(root, data=1))
+    [finished] = [m for _, m in outbox if m["type"] == "run.finished"]
+    assert "outcome" not in finished

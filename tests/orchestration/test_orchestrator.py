@@ -361,7 +361,8 @@ def test_it_announces_the_end_of_a_run_to_the_runs_group(harness):
     outbox = harness.send(
         {"type": "result", "execution": root, "result": {"type": "value", "value": value(1)}}
     )
-    assert ("group:run.Rtest1", {"type": "run.finished", "run": "Rtest1"}) in outbox
+    finished = [m for channel, m in outbox if channel == "group:run.Rtest1"][-1]
+    assert (finished["type"], finished["run"]) == ("run.finished", "Rtest1")
 
 
 def test_a_start_and_a_result_in_one_tick_are_written_together(harness, settings):
