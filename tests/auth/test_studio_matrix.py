@@ -236,3 +236,14 @@ def test_studio_lets_each_person_do_what_their_role_allows(world: World, page: P
         if problem:
             wrong[principal] = problem
     assert wrong == {}
+
+
+def test_pages_hide_the_actions_a_person_may_not_take(world: World):
+    """The run page's cancel and re-run, and the queue's cancel, are marked operate-only; the
+    page hides them from whoever may not operate in its workspace."""
+    for principal, hidden in [("studio viewer", True), ("studio operator", False)]:
+        client = world.client(principal)
+        for path in (f"/runs/{world.places['dev'].run_id}?step=1", "/w/dev/queue"):
+            html = client.get(path).content.decode()
+            assert "operate-only" in html, path
+            assert ("no-operate" in html.split("<body", 1)[1].split(">", 1)[0]) is hidden

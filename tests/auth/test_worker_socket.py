@@ -282,3 +282,17 @@ def test_a_page_of_another_site_may_not_open_the_socket(setup: Setup):
         assert same.say_hello("dev")["type"] == "welcome"
     finally:
         same.close()
+
+
+def test_without_required_auth_an_anonymous_worker_connects_and_tokens_still_count(tmp_path):
+    server = Server(tmp_path / "open", COFLUX_REQUIRE_AUTH="false").start()
+    try:
+        worker = FakeWorker(server, None)
+        try:
+            assert worker.say_hello("dev")["type"] == "welcome"
+        finally:
+            worker.close()
+        error, code = FakeWorker(server, "cflx_" + "3" * 40).refusal()
+        assert (error["error"], code) == ("unauthorized", 4001)
+    finally:
+        server.close()
