@@ -1,8 +1,9 @@
 """Plain async views of the API (those that wait, and the blob store), with DRF's error handling.
 
 DRF's ``api_view`` runs views in a thread, which a view that waits for a run or streams a body
-should not hold. ``async_api_view`` gives such a view what DRF gives the others: no CSRF check
-(the API is not used from pages with cookies), a 405 for other methods, and every failure
+should not hold. ``async_api_view`` gives such a view what DRF gives the others: no CSRF check of
+Django's own (the door, ``coflux_server.request_auth``, checks requests made with Studio's
+cookie), a 405 for other methods, and every failure
 reported as JSON by ``coflux_server.api_errors`` (unexpected ones logged with their
 traceback). It also carries a DRF view class that is never run, so that drf-spectacular finds
 the view, and ``@extend_schema`` above it declares its shapes as for any other API view.
