@@ -105,7 +105,9 @@ class ServiceTokenAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "workspaces", "created_by", "created_at", "revoked_at"]
     actions = ["revoke"]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = ServiceTokenForm
         return super().get_form(request, obj, change=change, **kwargs)
