@@ -11,10 +11,18 @@ from django.test import Client
 
 from projects.models import Role, RoleGrant
 from tests.sample_targets import GREET
+
+# The browser fixtures, for this directory's tests only (``pytest_plugins`` would load them for
+# the whole suite).
+from tests.studio.browser import (  # noqa: E402, F401
+    chromium,
+    logged_in_state,
+    page,
+    studio_server,
+    studio_worker,
+)
 from workspaces.manifests import parse_manifests, register_manifests
 from workspaces.models import Workspace
-
-pytest_plugins = ["tests.studio.browser"]
 
 TYPED: dict[str, Any] = {
     "name": "typed",
