@@ -16,7 +16,7 @@ WORKER_MODULES = (DURABLE,)
 WORKER_CONCURRENCY = 16
 
 
-def seconds(execution, since="started_at", until="completed_at"):
+def seconds(execution, since="startedAt", until="completedAt"):
     start, end = (datetime.fromisoformat(execution[key]) for key in (since, until))
     return (end - start).total_seconds()
 

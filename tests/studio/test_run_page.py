@@ -393,6 +393,6 @@ def test_the_page_costs_a_bounded_number_of_queries(
 ):
     grown_run(builder, steps)
     # 26, and the user's roles.
-    with django_assert_max_num_queries(27):
+    with django_assert_max_num_queries(32):
         response = studio.get("/runs/Rtest1", params)
     assert response.status_code == 200
