@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .options import connect, echo_json, get_config, global_options
+from .options import connect, echo_json, echo_listing, echo_reply, get_config, global_options
 
 _STYLES = {"pending": "yellow", "responded": "green", "dismissed": "red", "cancelled": "red"}
 STATES = ("pending", "responded", "dismissed", "cancelled")
@@ -38,12 +37,10 @@ def list_inputs(ctx: click.Context, run_id: str | None, state: str | None, every
     config = get_config(ctx)
     with connect(config) as client:
         found = client.inputs(config.workspace, run=run_id, state=state)
-    if config.output == "json":
-        echo_json({"inputs": found})
-        return
-    if not found:
-        click.echo("No inputs.")
-        return
+    echo_listing(config, "inputs", found, "No inputs.", _inputs_table)
+
+
+def _inputs_table(found: list[dict[str, Any]]) -> Table:
     table = Table()
     for column in ("input", "state", "title", "asked by", "asked at"):
         table.add_column(column, no_wrap=column != "title", overflow="fold")
@@ -55,7 +52,7 @@ def list_inputs(ctx: click.Context, run_id: str | None, state: str | None, every
             item["executionId"],
             _time(item["createdAt"]),
         )
-    Console().print(table)
+    return table
 
 
 @inputs.command()
@@ -107,7 +104,7 @@ def respond(ctx: click.Context, input_id: str, value: str) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         found = client.respond_input(input_id, parsed)
-    _done(config.output, found, "Responded to")
+    echo_reply(config, found, lambda item: f"Responded to input {item['id']}.")
 
 
 @inputs.command()
@@ -119,14 +116,7 @@ def dismiss(ctx: click.Context, input_id: str) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         found = client.dismiss_input(input_id)
-    _done(config.output, found, "Dismissed")
-
-
-def _done(output: str, found: dict[str, Any], verb: str) -> None:
-    if output == "json":
-        echo_json(found)
-    else:
-        click.echo(f"{verb} input {found['id']}.")
+    echo_reply(config, found, lambda item: f"Dismissed input {item['id']}.")
 
 
 def _headline(item: dict[str, Any]) -> str:

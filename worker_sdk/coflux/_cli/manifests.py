@@ -13,7 +13,7 @@ from rich.text import Text
 
 from .._config import Config
 from .._discovery import DiscoveryError, discover_isolated, workflows_manifest
-from .options import connect, echo_json, get_config, global_options
+from .options import connect, echo_json, echo_reply, get_config, global_options
 from .watching import show
 
 Manifest = dict[str, list[dict[str, Any]]]
@@ -76,10 +76,11 @@ def archive(ctx: click.Context, module: str) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         archived = client.archive_module(config.workspace, module)
-    if config.output == "json":
-        echo_json(archived)
-    else:
-        click.echo(f"Archived {archived['module']} in workspace {archived['workspace']}.")
+    echo_reply(
+        config,
+        archived,
+        lambda reply: f"Archived {reply['module']} in workspace {reply['workspace']}.",
+    )
 
 
 def _signature(workflow: dict[str, Any]) -> str:

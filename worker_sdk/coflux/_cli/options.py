@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console, RenderableType
 
 from .. import _blobs
 from .._client import ApiError, Client, ClientError
@@ -117,6 +118,31 @@ def _notice(text: str) -> None:
 
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2))
+
+
+def echo_reply(config: Config, reply: Any, text: Callable[[Any], str]) -> None:
+    """The server's reply: as JSON with ``-o json``, else as the line(s) ``text(reply)``."""
+    if config.output == "json":
+        echo_json(reply)
+    else:
+        click.echo(text(reply))
+
+
+def echo_listing(
+    config: Config,
+    key: str,
+    listed: list[Any],
+    empty: str,
+    table: Callable[[list[Any]], RenderableType],
+) -> None:
+    """A list from the server: ``{key: listed}`` with ``-o json``, else ``empty`` when there is
+    nothing, or ``table(listed)``."""
+    if config.output == "json":
+        echo_json({key: listed})
+    elif not listed:
+        click.echo(empty)
+    else:
+        Console().print(table(listed))
 
 
 class CofluxGroup(click.Group):

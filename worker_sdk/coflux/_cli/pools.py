@@ -19,7 +19,15 @@ from rich.table import Table
 from rich.text import Text
 
 from .._config import ConfigError, parse_tags
-from .options import connect, connection_options, echo_json, get_config, global_options
+from .options import (
+    connect,
+    connection_options,
+    echo_json,
+    echo_listing,
+    echo_reply,
+    get_config,
+    global_options,
+)
 from .pool_files import PoolFileError, dumps, loads
 from .watching import show
 
@@ -99,12 +107,10 @@ def list_pools(ctx: click.Context) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         listed = client.pools(config.workspace)
-    if config.output == "json":
-        echo_json({"pools": listed})
-        return
-    if not listed:
-        click.echo("No pools.")
-        return
+    echo_listing(config, "pools", listed, "No pools.", _pools_table)
+
+
+def _pools_table(listed: list[dict[str, Any]]) -> Table:
     table = Table("name", "type", "state", "modules", "provides", "accepts")
     for pool in listed:
         table.add_row(
@@ -115,7 +121,7 @@ def list_pools(ctx: click.Context) -> None:
             _tag_text(pool["provides"]),
             _tag_text(pool["accepts"]),
         )
-    Console().print(table)
+    return table
 
 
 @pools.command()
@@ -167,10 +173,7 @@ def create(
     config = get_config(ctx)
     with connect(config) as client:
         created = client.create_pool(config.workspace, body)
-    if config.output == "json":
-        echo_json(created)
-    else:
-        click.echo(f"Created pool {created['name']} ({created['type']}).")
+    echo_reply(config, created, lambda pool: f"Created pool {pool['name']} ({pool['type']}).")
 
 
 @pools.command()
@@ -214,10 +217,7 @@ def update(
     config = get_config(ctx)
     with connect(config) as client:
         updated = client.update_pool(config.workspace, name, changes)
-    if config.output == "json":
-        echo_json(updated)
-    else:
-        click.echo(f"Updated pool {updated['name']}.")
+    echo_reply(config, updated, lambda pool: f"Updated pool {pool['name']}.")
 
 
 @pools.command()
@@ -229,20 +229,15 @@ def delete(ctx: click.Context, name: str) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         client.delete_pool(config.workspace, name)
-    if config.output == "json":
-        echo_json({"name": name, "deleted": True})
-    else:
-        click.echo(f"Deleted pool {name}.")
+    echo_reply(config, {"name": name, "deleted": True}, lambda _: f"Deleted pool {name}.")
 
 
 def _set_enabled(ctx: click.Context, name: str, enabled: bool) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         pool = client.set_pool_enabled(config.workspace, name, enabled)
-    if config.output == "json":
-        echo_json(pool)
-    else:
-        click.echo(f"{'Enabled' if enabled else 'Disabled'} pool {pool['name']}.")
+    verb = "Enabled" if enabled else "Disabled"
+    echo_reply(config, pool, lambda pool: f"{verb} pool {pool['name']}.")
 
 
 @pools.command()

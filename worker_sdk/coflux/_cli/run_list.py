@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .options import connect, echo_json, get_config, global_options
+from .options import connect, echo_listing, get_config, global_options
 from .render import STATUS_STYLES
 
 STATUSES = ("queued", "running", "succeeded", "failed", "timeout", "abandoned", "cancelled")
@@ -70,12 +70,10 @@ def list_runs(
         found = client.runs(
             config.workspace, status=status, workflow=workflow, since=after, limit=limit
         )
-    if config.output == "json":
-        echo_json({"runs": found})
-        return
-    if not found:
-        click.echo("No runs.")
-        return
+    echo_listing(config, "runs", found, "No runs.", _runs_table)
+
+
+def _runs_table(found: list[dict[str, Any]]) -> Table:
     table = Table("run", "workflow", "status", "created")
     for run in found:
         table.add_row(
@@ -84,4 +82,4 @@ def list_runs(
             Text(run["status"], style=STATUS_STYLES.get(run["status"], "")),
             datetime.fromisoformat(run["createdAt"]).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
         )
-    Console().print(table)
+    return table

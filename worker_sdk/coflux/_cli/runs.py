@@ -12,7 +12,14 @@ from rich.console import Console
 
 from .._client import UNFINISHED, UNSET, Client
 from .._config import Config, ConfigError, parse_tags
-from .options import configured_workspace, connect, echo_json, get_config, global_options
+from .options import (
+    configured_workspace,
+    connect,
+    echo_json,
+    echo_reply,
+    get_config,
+    global_options,
+)
 from .render import follow_live, outcome_json, outcome_text, run_tree
 from .run_list import list_runs
 
@@ -46,15 +53,14 @@ def _is_terminal() -> bool:
     return click.get_text_stream("stdout").isatty()
 
 
-def _report_outcome(ctx: click.Context, config: Config, run_id: str, outcome: dict) -> None:
-    """Print the run's result and exit with 1 unless it succeeded."""
+def _echo_outcome(config: Config, outcome: dict, about: dict[str, Any]) -> str:
+    """Print a result (as JSON after the fields ``about`` it); its status."""
     status, result = outcome["status"], outcome["result"]
     if config.output == "json":
-        echo_json({"runId": run_id, **outcome_json(status, result)})
+        echo_json({**about, **outcome_json(status, result)})
     else:
         click.echo(outcome_text(status, result))
-    if status != "succeeded":
-        ctx.exit(1)
+    return status
 
 
 def _follow(ctx: click.Context, config: Config, client: Client, run_id: str) -> None:
@@ -62,7 +68,8 @@ def _follow(ctx: click.Context, config: Config, client: Client, run_id: str) -> 
         follow_live(client, run_id, Console())
     elif config.output == "text":
         click.echo(run_id)
-    _report_outcome(ctx, config, run_id, client.wait_for_result(run_id))
+    if _echo_outcome(config, client.wait_for_result(run_id), {"runId": run_id}) != "succeeded":
+        ctx.exit(1)
 
 
 def _finite_delay(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
@@ -147,10 +154,7 @@ def submit(
             memo=memo,
         )
         if no_wait:
-            if config.output == "json":
-                echo_json(submitted)
-            else:
-                click.echo(submitted["runId"])
+            echo_reply(config, submitted, lambda reply: reply["runId"])
             return
         _follow(ctx, config, client, submitted["runId"])
 
@@ -214,11 +218,7 @@ def result(ctx: click.Context, reference: str, no_wait: bool) -> None:
             outcome = client.wait_for_execution(
                 execution_id, timeout=0 if no_wait else None, own_attempt=len(parts) == 3
             )
-    status, value = outcome["status"], outcome["result"]
-    if config.output == "json":
-        echo_json(outcome_json(status, value))
-    else:
-        click.echo(outcome_text(status, value))
+    status = _echo_outcome(config, outcome, {})
     if status not in UNFINISHED and status not in NOT_FAILED:
         ctx.exit(1)
 
@@ -271,10 +271,7 @@ def rerun(ctx: click.Context, step_id: str, no_wait: bool) -> None:
     with connect(config, patient=not no_wait) as client:
         started = client.rerun(step_id, workspace=configured_workspace(ctx))
         if no_wait:
-            if config.output == "json":
-                echo_json(started)
-            else:
-                click.echo(started["executionId"])
+            echo_reply(config, started, lambda reply: reply["executionId"])
             return
         if matched.group(2) == "1" and config.output == "text" and _is_terminal():
             follow_live(client, started["runId"], Console())
@@ -285,10 +282,5 @@ def rerun(ctx: click.Context, step_id: str, no_wait: bool) -> None:
             outcome = client.wait_for_result(started["runId"])
         else:
             outcome = client.wait_for_execution(started["executionId"])
-    status, result = outcome["status"], outcome["result"]
-    if config.output == "json":
-        echo_json({**started, **outcome_json(status, result)})
-    else:
-        click.echo(outcome_text(status, result))
-    if status != "succeeded":
+    if _echo_outcome(config, outcome, started) != "succeeded":
         ctx.exit(1)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from .options import connect, echo_json, get_config, global_options
+from .options import connect, echo_listing, echo_reply, get_config, global_options
 
 
 def _patterns(value: str) -> list[str]:
@@ -41,12 +40,15 @@ def create(ctx: click.Context, name: str, workspaces: str) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         created = client.create_token(name, _patterns(workspaces))
-    if config.output == "json":
-        echo_json(created)
-        return
-    click.echo(f"Created token {created['id']} ({created['name']}) for {_covers(created)}.")
-    click.echo("Its secret, shown this once only (use it as COFLUX_TOKEN):")
-    click.echo(created["token"])
+    echo_reply(config, created, _created)
+
+
+def _created(token: dict[str, Any]) -> str:
+    return (
+        f"Created token {token['id']} ({token['name']}) for {_covers(token)}.\n"
+        "Its secret, shown this once only (use it as COFLUX_TOKEN):\n"
+        f"{token['token']}"
+    )
 
 
 def _covers(token: dict[str, Any]) -> str:
@@ -61,12 +63,10 @@ def list_tokens(ctx: click.Context) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         listed = client.tokens()
-    if config.output == "json":
-        echo_json({"tokens": listed})
-        return
-    if not listed:
-        click.echo("No service tokens.")
-        return
+    echo_listing(config, "tokens", listed, "No service tokens.", _tokens_table)
+
+
+def _tokens_table(listed: list[dict[str, Any]]) -> Table:
     table = Table("id", "name", "workspaces", "created", "by", "revoked")
     for token in listed:
         table.add_row(
@@ -77,7 +77,7 @@ def list_tokens(ctx: click.Context) -> None:
             token["createdBy"],
             token["revokedAt"] or "",
         )
-    Console().print(table)
+    return table
 
 
 @tokens.command()
@@ -89,7 +89,4 @@ def revoke(ctx: click.Context, token_id: str) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         revoked = client.revoke_token(token_id)
-    if config.output == "json":
-        echo_json(revoked)
-    else:
-        click.echo(f"Revoked token {revoked['id']} ({revoked['name']}).")
+    echo_reply(config, revoked, lambda token: f"Revoked token {token['id']} ({token['name']}).")

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from .._client import UNSET
-from .options import connect, echo_json, get_config, global_options
+from .options import connect, echo_listing, echo_reply, get_config, global_options
 
 _STATE_STYLES = {"active": "green", "paused": "yellow"}
 
@@ -35,17 +34,15 @@ def list_workspaces(ctx: click.Context) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         listed = client.workspaces()
-    if config.output == "json":
-        echo_json({"workspaces": listed})
-        return
-    if not listed:
-        click.echo("No workspaces.")
-        return
+    echo_listing(config, "workspaces", listed, "No workspaces.", _workspaces_table)
+
+
+def _workspaces_table(listed: list[dict[str, Any]]) -> Table:
     table = Table("name", "base", "state")
     for workspace in listed:
         state = Text(workspace["state"], style=_STATE_STYLES.get(workspace["state"], ""))
         table.add_row(workspace["name"], workspace["base"] or "", state)
-    Console().print(table)
+    return table
 
 
 @workspaces.command()
@@ -58,10 +55,7 @@ def create(ctx: click.Context, name: str, base: str | None) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         created = client.create_workspace(name, base=base)
-    if config.output == "json":
-        echo_json(created)
-    else:
-        click.echo(f"Created workspace {_describe(created)}.")
+    echo_reply(config, created, lambda workspace: f"Created workspace {_describe(workspace)}.")
 
 
 @workspaces.command()
@@ -81,10 +75,7 @@ def update(ctx: click.Context, name: str | None, base: str | None, no_base: bool
         updated = client.update_workspace(
             config.workspace, name=name, base=None if no_base else (base or UNSET)
         )
-    if config.output == "json":
-        echo_json(updated)
-    else:
-        click.echo(f"Updated workspace {_describe(updated)}.")
+    echo_reply(config, updated, lambda workspace: f"Updated workspace {_describe(workspace)}.")
 
 
 @workspaces.command()
@@ -95,10 +86,7 @@ def pause(ctx: click.Context) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         paused = client.pause_workspace(config.workspace)
-    if config.output == "json":
-        echo_json(paused)
-    else:
-        click.echo(f"Paused workspace {paused['name']}.")
+    echo_reply(config, paused, lambda workspace: f"Paused workspace {workspace['name']}.")
 
 
 @workspaces.command()
@@ -109,10 +97,7 @@ def resume(ctx: click.Context) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         resumed = client.resume_workspace(config.workspace)
-    if config.output == "json":
-        echo_json(resumed)
-    else:
-        click.echo(f"Resumed workspace {resumed['name']}.")
+    echo_reply(config, resumed, lambda workspace: f"Resumed workspace {workspace['name']}.")
 
 
 @workspaces.command()
@@ -128,10 +113,12 @@ def archive(ctx: click.Context) -> None:
     config = get_config(ctx)
     with connect(config) as client:
         archived = client.archive_workspace(config.workspace)
-    if config.output == "json":
-        echo_json(archived)
-        return
-    click.echo(
-        f"Archived workspace {archived['name']}: cancelled {len(archived['cancelled'])} queued "
-        f"executions, ended {len(archived['sessions'])} worker sessions."
+    echo_reply(
+        config,
+        archived,
+        lambda reply: (
+            f"Archived workspace {reply['name']}: cancelled "
+            f"{len(reply['cancelled'])} queued executions, ended {len(reply['sessions'])} "
+            "worker sessions."
+        ),
     )
