@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,7 +13,14 @@ from rich.console import Console, RenderableType
 
 from .. import _blobs
 from .._client import ApiError, Client, ClientError
-from .._config import CONFIG_FILE, Config, ConfigError, load_config, read_config_file
+from .._config import (
+    CONFIG_FILE,
+    Config,
+    ConfigError,
+    load_config,
+    parse_tags,
+    read_config_file,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -143,6 +150,15 @@ def echo_listing(
         click.echo(empty)
     else:
         Console().print(table(listed))
+
+
+def tag_flags(values: Iterable[str], flag: str) -> dict[str, list[str]]:
+    """Tags given with the option ``flag`` (``key:value,…``, repeatable); a bad one is a usage
+    error of that option."""
+    try:
+        return parse_tags(values)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint=flag) from None
 
 
 class CofluxGroup(click.Group):

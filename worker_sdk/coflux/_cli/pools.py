@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .._config import ConfigError, parse_tags
 from .options import (
     connect,
     connection_options,
@@ -27,6 +26,7 @@ from .options import (
     echo_reply,
     get_config,
     global_options,
+    tag_flags,
 )
 from .pool_files import PoolFileError, dumps, loads
 from .watching import show
@@ -60,13 +60,6 @@ def _settings(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{value!r}: use name=value", param_hint="--set")
         settings[name.strip()] = setting
     return settings
-
-
-def _tags(values: tuple[str, ...], flag: str) -> dict[str, list[str]]:
-    try:
-        return parse_tags(values)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint=flag) from None
 
 
 def _describe(pool: dict[str, Any]) -> list[tuple[str, str]]:
@@ -166,8 +159,8 @@ def create(
         "name": name,
         "type": pool_type,
         "modules": _modules(modules),
-        "provides": _tags(provides, "--provides"),
-        "accepts": _tags(accepts, "--accepts"),
+        "provides": tag_flags(provides, "--provides"),
+        "accepts": tag_flags(accepts, "--accepts"),
         "fields": _settings(set_),
     }
     config = get_config(ctx)
@@ -209,9 +202,9 @@ def update(
     if modules:
         changes["modules"] = _modules(modules)
     if provides or no_provides:
-        changes["provides"] = _tags(provides, "--provides")
+        changes["provides"] = tag_flags(provides, "--provides")
     if accepts or no_accepts:
-        changes["accepts"] = _tags(accepts, "--accepts")
+        changes["accepts"] = tag_flags(accepts, "--accepts")
     if not changes:
         raise click.UsageError("nothing to change: give --set, --unset, --modules, … ")
     config = get_config(ctx)

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 
 from .._client import UNFINISHED, UNSET, Client
-from .._config import Config, ConfigError, parse_tags
+from .._config import Config
 from .options import (
     configured_workspace,
     connect,
@@ -19,6 +19,7 @@ from .options import (
     echo_reply,
     get_config,
     global_options,
+    tag_flags,
 )
 from .render import follow_live, outcome_json, outcome_text, run_tree
 from .run_list import list_runs
@@ -86,10 +87,7 @@ def _parse_requires(values: tuple[str, ...], no_requires: bool) -> Any:
         return None
     if not values:
         return UNSET
-    try:
-        return parse_tags(values)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint="--requires") from None
+    return tag_flags(values, "--requires")
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -14,10 +14,10 @@ import click
 
 from .. import _blobs
 from .._client import ClientError
-from .._config import Config, ConfigError, batching_environment, parse_tags
+from .._config import Config, batching_environment
 from .._worker import WorkerError, run_worker
 from .manifests import register_workflows
-from .options import explain, get_config, global_options
+from .options import explain, get_config, global_options, tag_flags
 
 DEFAULT_DRAIN_TIMEOUT = 120.0
 _IGNORED_DIRECTORIES = frozenset({"__pycache__", "venv", "node_modules"})
@@ -84,10 +84,7 @@ def _tags(
     flags: tuple[str, ...], configured: dict[str, list[str]], option: str
 ) -> dict[str, list[str]]:
     """Tags given with ``option`` (which replace the configured ones), or the configured ones."""
-    try:
-        return parse_tags(flags) if flags else configured
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint=option) from None
+    return tag_flags(flags, option) if flags else configured
 
 
 def log_to_stderr() -> None:
