@@ -3,7 +3,6 @@ unfinished executions wait for."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import click
@@ -11,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .options import global_options
+from .render import local_time, tag_text
 from .watching import show
 
 _SESSION_STYLES = {"connected": "green", "draining": "yellow", "disconnected": "red"}
@@ -55,7 +55,7 @@ def _sessions_table(listed: list[dict[str, Any]]) -> Table | Text:
             f"{session['load']}/{concurrency}",
             str(session["targets"]),
             _tags(session["provides"], session["accepts"]),
-            _time(session["lastSeenAt"], "%H:%M:%S"),
+            local_time(session["lastSeenAt"], "%H:%M:%S"),
         )
     return table
 
@@ -70,9 +70,7 @@ def _queue_table(listed: list[dict[str, Any]]) -> Table | Text:
             f"{execution['module']}/{execution['target']}",
             Text(execution["status"], style=_QUEUE_STYLES.get(execution["status"], "red")),
             execution["sessionId"] or "",
-            _time(execution["executeAfter"], "%Y-%m-%d %H:%M:%S")
-            if execution["executeAfter"]
-            else "",
+            local_time(execution["executeAfter"]),
         )
     return table
 
@@ -87,14 +85,6 @@ def _table(*columns: str, wrapped: tuple[str, ...] = ()) -> Table:
 
 def _tags(provides: dict[str, list[str]], accepts: dict[str, list[str]]) -> str:
     """``gpu:A100,fast:true accepts tier:batch``, as the worker's flags were given."""
-
-    def listed(tags: dict[str, list[str]]) -> str:
-        return ",".join(f"{key}:{value}" for key, values in tags.items() for value in values)
-
     return " ".join(
-        part for part in (listed(provides), accepts and f"accepts {listed(accepts)}") if part
+        part for part in (tag_text(provides), accepts and f"accepts {tag_text(accepts)}") if part
     )
-
-
-def _time(iso: str, layout: str) -> str:
-    return datetime.fromisoformat(iso).astimezone().strftime(layout)

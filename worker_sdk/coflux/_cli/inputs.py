@@ -4,7 +4,6 @@ answering them."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import click
@@ -12,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .options import connect, echo_json, echo_listing, echo_reply, get_config, global_options
+from .render import local_time
 
 _STYLES = {"pending": "yellow", "responded": "green", "dismissed": "red", "cancelled": "red"}
 STATES = ("pending", "responded", "dismissed", "cancelled")
@@ -50,7 +50,7 @@ def _inputs_table(found: list[dict[str, Any]]) -> Table:
             Text(item["state"], style=_STYLES.get(item["state"], "")),
             _headline(item),
             item["executionId"],
-            _time(item["createdAt"]),
+            local_time(item["createdAt"]),
         )
     return table
 
@@ -122,7 +122,3 @@ def dismiss(ctx: click.Context, input_id: str) -> None:
 def _headline(item: dict[str, Any]) -> str:
     lines = [line for line in item["template"].splitlines() if line.strip()]
     return item["title"] or (lines[0] if lines else "")
-
-
-def _time(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")

@@ -9,7 +9,6 @@ variable); the server reads each value as its field's kind (a number, a boolean,
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from .options import (
     tag_flags,
 )
 from .pool_files import PoolFileError, dumps, loads
+from .render import local_time, tag_text
 from .watching import show
 
 TYPES = ("process", "docker", "kubernetes")
@@ -68,8 +68,8 @@ def _describe(pool: dict[str, Any]) -> list[tuple[str, str]]:
         ("type", pool["type"]),
         ("state", pool["state"]),
         ("modules", ", ".join(pool["modules"]) or "(any)"),
-        ("provides", _tag_text(pool["provides"])),
-        ("accepts", _tag_text(pool["accepts"])),
+        ("provides", tag_text(pool["provides"])),
+        ("accepts", tag_text(pool["accepts"])),
     ]
     for name, value in sorted(pool["fields"].items()):
         if name == "env" and isinstance(value, dict):
@@ -79,10 +79,6 @@ def _describe(pool: dict[str, Any]) -> list[tuple[str, str]]:
         else:
             rows.append((name, str(value).lower() if isinstance(value, bool) else str(value)))
     return rows
-
-
-def _tag_text(tags: dict[str, list[str]]) -> str:
-    return ",".join(f"{key}:{value}" for key, values in tags.items() for value in values)
 
 
 def _print_pool(pool: dict[str, Any]) -> None:
@@ -111,8 +107,8 @@ def _pools_table(listed: list[dict[str, Any]]) -> Table:
             pool["type"],
             Text(pool["state"], style=_STATE_STYLES.get(pool["state"], "")),
             ", ".join(pool["modules"]) or "(any)",
-            _tag_text(pool["provides"]),
-            _tag_text(pool["accepts"]),
+            tag_text(pool["provides"]),
+            tag_text(pool["accepts"]),
         )
     return table
 
@@ -270,18 +266,12 @@ def _launches(listed: list[dict[str, Any]]) -> Table | Text:
             launch["id"],
             Text(launch["state"], style=_STATE_STYLES.get(launch["state"], "")),
             launch["sessionId"] or "",
-            _time(launch["createdAt"]),
-            _time(launch["activatedAt"]),
-            _time(launch["stoppedAt"]),
+            local_time(launch["createdAt"], "%H:%M:%S"),
+            local_time(launch["activatedAt"], "%H:%M:%S"),
+            local_time(launch["stoppedAt"], "%H:%M:%S"),
             (launch["error"] or "").split("\n", 1)[0],
         )
     return table
-
-
-def _time(value: str | None) -> str:
-    if not value:
-        return ""
-    return datetime.fromisoformat(value).astimezone().strftime("%H:%M:%S")
 
 
 @pools.command()

@@ -1,10 +1,12 @@
-"""Showing runs and their results: trees of steps, values as plain JSON, errors."""
+"""Showing runs and their results: trees of steps, values as plain JSON, errors; and the times
+and tags of tables."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -30,6 +32,18 @@ STATUS_STYLES = {
     "cancelled": "magenta",
     "cached": "cyan",
 }
+
+
+def local_time(iso: str | None, layout: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A time from the server in the local time zone, or nothing for none."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone().strftime(layout)
+
+
+def tag_text(tags: dict[str, list[str]]) -> str:
+    """``gpu:A100,gpu:H100,fast:true``, as tags are given on the command line."""
+    return ",".join(f"{key}:{value}" for key, values in tags.items() for value in values)
 
 
 def plain_value(value: dict[str, Any]) -> Any:

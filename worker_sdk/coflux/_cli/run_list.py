@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .options import connect, echo_listing, get_config, global_options
-from .render import STATUS_STYLES
+from .render import STATUS_STYLES, local_time
 
 STATUSES = ("queued", "running", "succeeded", "failed", "timeout", "abandoned", "cancelled")
 _AGE = re.compile(r"^([0-9]+)([smhdw])$")
@@ -80,6 +80,6 @@ def _runs_table(found: list[dict[str, Any]]) -> Table:
             run["id"],
             f"{run['module']}/{run['target']}" if run["module"] else "",
             Text(run["status"], style=STATUS_STYLES.get(run["status"], "")),
-            datetime.fromisoformat(run["createdAt"]).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            local_time(run["createdAt"]),
         )
     return table
