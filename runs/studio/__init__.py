@@ -6,8 +6,9 @@ How the pieces fit (``shared/STUDIO.md`` says what the pages show):
   asset page (``assets.studio``, a higher app).
 - ``http.py``: the project Studio shows, login and ``projects.permissions`` checks, finding a
   workspace by name, rendering a page or, for an htmx request, its partial.
-- ``context.py``: the chrome every page draws (workspace tree, sidebar, live URL); pages call
-  ``chrome(request, workspace, live=...)`` and render ``templates/studio/base.html``.
+- ``context.py``: the chrome every page draws (workspace tree, sidebar, live URL); a
+  workspace's pages render through ``workspace_page``, others call
+  ``chrome(request, workspace, live=...)``, and all extend ``templates/studio/base.html``.
 - One ``views_*.py`` per page, each view parsing the request, checking access, calling one
   plain function (``queries.py``, ``runlist.py``, ``submitform.py``, ...) and rendering.
 - Partials are template files of their own (``templates/studio/<page>/_<part>.html``), included

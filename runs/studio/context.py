@@ -1,6 +1,7 @@
 """The chrome every Studio page draws: the project, the workspace switcher drawn as the
 inheritance tree, the sidebar of modules with their workflows and tasks and how many of each
-are running or queued, and the URL of the page's live websocket.
+are running or queued, and the URL of the page's live websocket; and a workspace's page drawn
+with it.
 
 The sidebar lives in ``runs`` because it counts executions; a page of a higher app (assets)
 imports it from here. A fixed number of queries whatever the number of modules or targets.
@@ -14,14 +15,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from projects.models import Project, WorkerSession
 from projects.permissions import Action, may
 from runs.models import Execution
 from runs.orchestration.records import declared_targets
 from runs.states import State
-from runs.studio.http import studio_project
+from runs.studio.http import render_page, studio_project
 from workspaces.models import Target, Workspace
 
 LIVE_PATH = "/studio/live"
@@ -180,21 +181,53 @@ def chrome(
     *,
     live: str | None = None,
     project: Project | None = None,
+    modules: list[SidebarModule] | None = None,
 ) -> dict[str, Any]:
-    """The context ``templates/studio/base.html`` needs; ``live`` from ``live_url``.
+    """The context ``templates/studio/base.html`` needs; ``live`` from ``live_url``;
+    ``modules`` the sidebar, if the page has it already.
 
     ``may_operate``, ``may_manage`` and ``may_create`` say which of the chrome's actions the
     user may take (pausing and resuming, archiving, creating a workspace), so that pages offer
     only those; without ``may_operate`` the page hides the run actions (``operate-only``).
     """
-    project = project or studio_project()
+    if project is None:
+        project = workspace.project if workspace is not None else studio_project()
     return {
         "project": project,
         "workspace": workspace,
         "workspace_rows": workspace_rows(workspace_tree(project)),
-        "sidebar": sidebar(workspace) if workspace is not None else [],
+        "sidebar": modules if modules is not None else sidebar(workspace) if workspace else [],
         "live_url": live,
         "may_operate": may(request.user, Action.OPERATE, workspace),
         "may_manage": may(request.user, Action.MANAGE, workspace),
         "may_create": may(request.user, Action.MANAGE, project_id=project.id),
     }
+
+
+def workspace_page(
+    request: HttpRequest,
+    space: Workspace,
+    template: str,
+    context: dict[str, Any],
+    *,
+    page: str,
+    partial: str,
+    params: dict[str, str] | None = None,
+    filtered: bool = False,
+    modules: list[SidebarModule] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """A page of the workspace ``space`` with its chrome, or for htmx its ``partial``; its
+    websocket pushes ``page`` (with the page's ``params``). The partial of a ``filtered`` page
+    carries that websocket's address, which a filter changed; ``modules`` is the sidebar when
+    the page has it already."""
+    live = live_url(workspace=space, page=page, params=params)
+    return render_page(
+        request,
+        template,
+        context,
+        chrome=lambda: chrome(request, space, live=live, modules=modules),
+        partial=partial,
+        live=live if filtered else None,
+        status=status,
+    )

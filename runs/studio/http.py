@@ -35,11 +35,15 @@ def require(request: HttpRequest, action: Action, workspace: Workspace | str | N
         raise PermissionDenied(f"You may not {action} here.")
 
 
-def workspace_or_404(project: Project, name: str) -> Workspace:
-    """The live workspace of that name (any case), with its base."""
+def studio_workspace(request: HttpRequest, name: str, action: Action = Action.VIEW) -> Workspace:
+    """The project's live workspace of that name (any case), with its base and its project,
+    if the user may do ``action`` there: else 404, or 403."""
+    project = studio_project()
     found = Workspace.objects.live(project).filter(name__iexact=name).select_related("base").first()
     if found is None:
         raise Http404(f"No workspace named {name!r}.")
+    found.project = project
+    require(request, action, found)
     return found
 
 

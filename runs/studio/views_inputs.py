@@ -13,15 +13,8 @@ from projects.errors import DomainError
 from projects.permissions import Action
 from runs.inputs import dismiss_input, respond_input
 from runs.models import Input
-from runs.studio.context import chrome, live_url
-from runs.studio.http import (
-    is_partial,
-    render_page,
-    require,
-    studio_project,
-    studio_view,
-    workspace_or_404,
-)
+from runs.studio.context import workspace_page
+from runs.studio.http import is_partial, require, studio_project, studio_view, studio_workspace
 from runs.studio.prompts import (
     INPUTS,
     PROMPT,
@@ -35,16 +28,10 @@ from runs.studio.prompts import (
 @require_GET
 @studio_view
 def inputs(request: HttpRequest, workspace: str) -> HttpResponse:
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.VIEW, space)
-    live = live_url(workspace=space, page="inputs")
-    return render_page(
-        request,
-        "studio/inputs.html",
-        inputs_part(space, request.user),
-        chrome=lambda: chrome(request, space, live=live, project=project),
-        partial=INPUTS,
+    space = studio_workspace(request, workspace)
+    context = inputs_part(space, request.user)
+    return workspace_page(
+        request, space, "studio/inputs.html", context, page="inputs", partial=INPUTS
     )
 
 

@@ -9,16 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from projects.errors import DomainError
-from projects.permissions import Action
-from runs.studio.context import chrome, live_url
-from runs.studio.http import (
-    is_partial,
-    render_page,
-    require,
-    studio_project,
-    studio_view,
-    workspace_or_404,
-)
+from runs.studio.context import workspace_page
+from runs.studio.http import is_partial, studio_view, studio_workspace
 from runs.studio.pools_page import CONFIGURE, POOLS, pools_part
 from workspaces.models import Pool
 from workspaces.pools import set_pool_state
@@ -27,17 +19,9 @@ from workspaces.pools import set_pool_state
 @require_GET
 @studio_view
 def pools(request: HttpRequest, workspace: str) -> HttpResponse:
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.VIEW, space)
-    live = live_url(workspace=space, page="pools")
-    return render_page(
-        request,
-        "studio/pools.html",
-        pools_part(space, request.user),
-        chrome=lambda: chrome(request, space, live=live, project=project),
-        partial=POOLS,
-    )
+    space = studio_workspace(request, workspace)
+    context = pools_part(space, request.user)
+    return workspace_page(request, space, "studio/pools.html", context, page="pools", partial=POOLS)
 
 
 @require_POST
@@ -45,8 +29,7 @@ def pools(request: HttpRequest, workspace: str) -> HttpResponse:
 def set_state(request: HttpRequest, workspace: str, pool: str) -> HttpResponse:
     """Enable or disable a pool (``state`` = active | disabled); back to the pools page, or for
     htmx its part drawn again."""
-    space = workspace_or_404(studio_project(), workspace)
-    require(request, CONFIGURE, space)
+    space = studio_workspace(request, workspace, CONFIGURE)
     state = request.POST.get("state", "")
     try:
         if state not in Pool.State.values:

@@ -12,48 +12,27 @@ from projects.errors import DomainError
 from projects.permissions import Action
 from runs.control import cancel_execution
 from runs.models import Execution
-from runs.studio.context import chrome, live_url
-from runs.studio.http import (
-    is_partial,
-    render_page,
-    require,
-    studio_project,
-    studio_view,
-    workspace_or_404,
-)
+from runs.studio.context import workspace_page
+from runs.studio.http import is_partial, studio_view, studio_workspace
 from runs.studio.workspace_parts import QUEUE, SESSIONS, queue_part, sessions_part
 
 
 @require_GET
 @studio_view
 def workers(request: HttpRequest, workspace: str) -> HttpResponse:
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.VIEW, space)
-    live = live_url(workspace=space, page="workers")
-    return render_page(
-        request,
-        "studio/workers.html",
-        sessions_part(space),
-        chrome=lambda: chrome(request, space, live=live, project=project),
-        partial=SESSIONS,
+    space = studio_workspace(request, workspace)
+    context = sessions_part(space)
+    return workspace_page(
+        request, space, "studio/workers.html", context, page="workers", partial=SESSIONS
     )
 
 
 @require_GET
 @studio_view
 def queue(request: HttpRequest, workspace: str) -> HttpResponse:
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.VIEW, space)
-    live = live_url(workspace=space, page="queue")
-    return render_page(
-        request,
-        "studio/queue.html",
-        queue_part(space),
-        chrome=lambda: chrome(request, space, live=live, project=project),
-        partial=QUEUE,
-    )
+    space = studio_workspace(request, workspace)
+    context = queue_part(space)
+    return workspace_page(request, space, "studio/queue.html", context, page="queue", partial=QUEUE)
 
 
 @require_POST
@@ -61,14 +40,12 @@ def queue(request: HttpRequest, workspace: str) -> HttpResponse:
 def cancel(request: HttpRequest, workspace: str) -> HttpResponse:
     """Cancel one of the queue's executions (and what it started); back to the queue, or for
     htmx the queue's part drawn again."""
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.OPERATE, space)
+    space = studio_workspace(request, workspace, Action.OPERATE)
     execution = request.POST.get("execution", "")
     if not Execution.objects.filter(pk=execution, workspace=space).exists():
         raise Http404(f"No execution {execution!r} in workspace {space.name!r}.")
     try:
-        cancelled = cancel_execution(project, execution)
+        cancelled = cancel_execution(space.project, execution)
     except DomainError as error:
         messages.error(request, error.message)
     else:

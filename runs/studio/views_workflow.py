@@ -7,8 +7,8 @@ from django.views.decorators.http import require_http_methods
 
 from projects.errors import DomainError
 from projects.permissions import Action
-from runs.studio.context import chrome, live_url
-from runs.studio.http import render_page, require, studio_project, studio_view, workspace_or_404
+from runs.studio.context import workspace_page
+from runs.studio.http import require, studio_view, studio_workspace
 from runs.studio.links import run_url
 from runs.studio.markdown import render_markdown
 from runs.studio.runlist import STATUSES
@@ -41,9 +41,7 @@ def _workflow_or_404(space: Workspace, module: str, target: str) -> Target:
 def workflow(request: HttpRequest, workspace: str, module: str, target: str) -> HttpResponse:
     """GET: the page. POST: submit a run from the form, then open the run's page (or show the
     form again with each error beside what it is about)."""
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.VIEW, space)
+    space = studio_workspace(request, workspace)
     found = _workflow_or_404(space, module, target)
     if request.method == "POST":
         require(request, Action.OPERATE, space)
@@ -92,17 +90,14 @@ def _page(
         "fixed_workflow": True,
     }
     filter_params = {k: v for k, v in request.GET.items() if v and k != "workflow"}
-    live = live_url(
-        workspace=space,
-        page="workflow",
-        params={"workflow": f"{module}/{name}", **filter_params},
-    )
-    return render_page(
+    return workspace_page(
         request,
+        space,
         "studio/workflow.html",
         context,
-        chrome=lambda: chrome(request, space, live=live),
+        page="workflow",
         partial=RUNS,
-        live=live,
+        params={"workflow": f"{module}/{name}", **filter_params},
+        filtered=True,
         status=status,
     )

@@ -11,16 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from projects.errors import DomainError
 from projects.permissions import Action
-from runs.studio.context import chrome, live_url
+from runs.studio.context import chrome, workspace_page
 from runs.studio.goto import search
-from runs.studio.http import (
-    is_partial,
-    render_page,
-    require,
-    studio_project,
-    studio_view,
-    workspace_or_404,
-)
+from runs.studio.http import is_partial, require, studio_project, studio_view, studio_workspace
 from runs.studio.runlist import STATUSES
 from runs.studio.workspace_parts import RUNS, runs_part
 from workspaces.actions import archive_workspace, create_workspace, set_workspace_state
@@ -45,18 +38,17 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @studio_view
 def overview(request: HttpRequest, workspace: str) -> HttpResponse:
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.VIEW, space)
+    space = studio_workspace(request, workspace)
     context = {**runs_part(space, request.GET), "statuses": STATUSES}
-    live = live_url(workspace=space, page="overview", params=_live_filters(request))
-    return render_page(
+    return workspace_page(
         request,
+        space,
         "studio/overview.html",
         context,
-        chrome=lambda: chrome(request, space, live=live, project=project),
+        page="overview",
         partial=RUNS,
-        live=live,
+        params=_live_filters(request),
+        filtered=True,
     )
 
 
@@ -69,19 +61,15 @@ def _live_filters(request: HttpRequest) -> dict[str, str]:
 @studio_view
 def goto(request: HttpRequest, workspace: str) -> HttpResponse:
     """Results for "Go to…": the list alone for the dialog; a page of them without JS."""
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.VIEW, space)
+    space = studio_workspace(request, workspace)
     query = request.GET.get("q", "")[:200]
-    results = search(project, space, query) if query.strip() else []
+    results = search(space.project, space, query) if query.strip() else []
     context = {"results": results, "query": query}
     if is_partial(request):
         return render(request, "studio/chrome/_goto_results.html", context)
     if len(results) == 1:
         return HttpResponseRedirect(results[0].url)
-    return render(
-        request, "studio/goto.html", {**chrome(request, space, project=project), **context}
-    )
+    return render(request, "studio/goto.html", {**chrome(request, space), **context})
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
@@ -112,9 +100,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 
 def _set_state(request: HttpRequest, workspace: str, state: Workspace.State) -> HttpResponse:
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.OPERATE, space)
+    space = studio_workspace(request, workspace, Action.OPERATE)
     set_workspace_state(space, state)
     verb = "paused" if state == Workspace.State.PAUSED else "resumed"
     messages.success(request, f"Workspace “{space.name}” {verb}.")
@@ -137,9 +123,7 @@ def resume(request: HttpRequest, workspace: str) -> HttpResponse:
 @studio_view
 def archive(request: HttpRequest, workspace: str) -> HttpResponse:
     """Archive the workspace (the orchestrator cancels its queued work), then go home."""
-    project = studio_project()
-    space = workspace_or_404(project, workspace)
-    require(request, Action.MANAGE, space)
+    space = studio_workspace(request, workspace, Action.MANAGE)
     try:
         archived = archive_workspace(space)
     except DomainError as error:
