@@ -6,11 +6,12 @@
 
 Each (database, processes) pair gets a fresh server (several processes need PostgreSQL and
 Redis) and one warm worker of concurrency 8, running ``bench/workloads.py``. Every figure is the
-client's wall time from before the submit to the result in its hands: ``POST …/runs`` then
-``GET runs/<run>/result?wait=``, through the REST API, or ``coflux submit`` through the CLI
+client's wall time from before the submit to the result in its hands, through the REST API, or
+``coflux submit`` through the CLI
 (``--cli``: a fresh CLI process each time, its start-up included). Beside it, the engine's own
 figure from the root execution's timestamps (assigned → completed), which leaves out the
-submit and the result's delivery. Fan-out and sequential figures are medians of ``--repeat``
+submit and the result's delivery. Through the API, a run is submitted and awaited in one request
+(``POST …/runs?wait=``). Fan-out and sequential figures are medians of ``--repeat``
 runs, the single run's the median of ``--single``; the machine's speed varies from one second
 to the next, so compare figures taken in one sitting.
 
@@ -171,15 +172,15 @@ def run_once(deployed: Deployment, target: str, *arguments: int) -> Timing:
     started = time.perf_counter()
     response = client.post(
         "/workspaces/default/runs",
+        params={"wait": 300},
         json={"module": "bench.workloads", "target": target, "arguments": list(arguments)},
     )
-    response.raise_for_status()
-    run_id = _key(response.json(), "runId", "run_id")
-    result = client.get(f"/runs/{run_id}/result", params={"wait": 300}).json()
     elapsed = time.perf_counter() - started
-    if result["status"] != "succeeded":
-        raise RuntimeError(f"{target} did not succeed: {result}")
-    return Timing(elapsed, _engine_seconds(client.get(f"/runs/{run_id}").json()))
+    response.raise_for_status()
+    answer = response.json()
+    if answer.get("status") != "succeeded":
+        raise RuntimeError(f"{target} did not succeed: {answer}")
+    return Timing(elapsed, _engine_seconds(client.get(f"/runs/{answer['runId']}").json()))
 
 
 def cli_once(deployed: Deployment, target: str, *arguments: int) -> float:
@@ -195,14 +196,10 @@ def cli_once(deployed: Deployment, target: str, *arguments: int) -> float:
     return time.perf_counter() - started
 
 
-def _key(body: dict, *names: str):
-    return next(body[name] for name in names if name in body)
-
-
 def _engine_seconds(snapshot: dict) -> float:
     root = snapshot["steps"][0]["executions"][-1]
-    start = datetime.fromisoformat(_key(root, "assignedAt", "assigned_at"))
-    end = datetime.fromisoformat(_key(root, "completedAt", "completed_at"))
+    start = datetime.fromisoformat(root["assignedAt"])
+    end = datetime.fromisoformat(root["completedAt"])
     return (end - start).total_seconds()
 
 

@@ -11,15 +11,17 @@ the view, and ``@extend_schema`` above it declares its shapes as for any other A
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable, Collection
 from functools import wraps
-from typing import Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec
 
 from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.decorators import api_view
 
 from coflux_server.api_errors import error_response, response_for
+from coflux_server.api_parsers import JSONParser
 from projects.errors import Code, DomainError
 
 P = ParamSpec("P")
@@ -54,6 +56,19 @@ def async_api_view(methods: Collection[str]) -> Callable[[AsyncView[P]], AsyncVi
         return documented
 
     return decorate
+
+
+def json_body(request: HttpRequest) -> Any:
+    """An async view's JSON body, read as DRF's views read theirs (``api_parsers``): an empty
+    body is ``{}``; another media type is 415."""
+    if not request.body:
+        return {}
+    if request.content_type != "application/json":
+        raise DomainError(
+            f"Unsupported media type {request.content_type!r}: send application/json.",
+            code=Code.UNSUPPORTED_MEDIA_TYPE,
+        )
+    return JSONParser().parse(io.BytesIO(request.body), request.content_type, {})
 
 
 def _never_run(view: AsyncView[P]) -> Callable[..., object]:

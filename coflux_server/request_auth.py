@@ -23,7 +23,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import sync_and_async_middleware
 
 from coflux_server.api_errors import error_response
-from projects.authentication import authenticate, bearer_token, required
+from projects.authentication import authenticate, bearer_token, needs_database, required
 from projects.errors import Code, DomainError
 from projects.principals import Kind, Principal
 
@@ -77,6 +77,8 @@ def authenticate_requests(
                 user = await request.auser() if token is None else None
                 if token is None and not user.is_authenticated:
                     principal = authenticate(None, user)  # no database work
+                elif token is not None and not needs_database(token):
+                    principal = authenticate(token, client=_client(request))
                 else:
                     principal = await sync_to_async(authenticate)(
                         token, user, client=_client(request)

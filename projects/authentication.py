@@ -71,6 +71,12 @@ def authenticate(token: str | None, user: Any = None, *, client: str = "") -> Pr
     return principal
 
 
+def needs_database(token: str) -> bool:
+    """Whether checking ``token`` reads the database (service and session tokens); the super
+    token's check is a hash comparison, which async code may make where it is."""
+    return service_tokens.looks_like(token) or session_tokens.SEPARATOR in token
+
+
 def _for_token(token: str) -> Principal | None:
     if not token.isprintable() or len(token) > 500:
         return None

@@ -21,8 +21,9 @@ It lives in the lowest app so that every app may write to it; the orchestrator i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -35,15 +36,58 @@ def orchestrator_channel(project_id: int) -> str:
     return f"orchestrator.{project_id}"
 
 
-def wake_orchestrator(project_id: int) -> None:
-    """Call after the transaction that queued the work has committed."""
-    layer = get_channel_layer()
-    async_to_sync(layer.send)(orchestrator_channel(project_id), {"type": "wake"})
+class Inbox(Protocol):
+    """A project's orchestrator running in this process (``runs.orchestration.runner``)."""
+
+    leading: bool
+    loop: asyncio.AbstractEventLoop | None
+
+    def put(self, envelope: dict[str, Any]) -> None: ...
 
 
-def wake_after_commit(project_id: int) -> None:
+_inboxes: dict[int, Inbox] = {}
+
+
+def register_inbox(project_id: int, inbox: Inbox) -> None:
+    _inboxes[project_id] = inbox
+
+
+def _local(project_id: int) -> Inbox | None:
+    """The project's orchestrator if it runs (and leads) in this process."""
+    inbox = _inboxes.get(project_id)
+    return inbox if inbox is not None and inbox.leading else None
+
+
+async def post(project_id: int, envelope: dict[str, Any]) -> None:
+    """Put an envelope in the project's orchestrator's inbox, wherever it runs: directly when
+    it runs in this process, over the channel layer otherwise."""
+    inbox = _local(project_id)
+    if inbox is not None:
+        inbox.put(envelope)
+        return
+    await get_channel_layer().send(
+        orchestrator_channel(project_id), {"type": "envelope", "envelope": envelope}
+    )
+
+
+def post_from_thread(project_id: int, envelope: dict[str, Any]) -> None:
+    """``post`` for sync code: a local orchestrator gets the envelope without waiting."""
+    inbox = _local(project_id)
+    if inbox is not None and inbox.loop is not None:
+        inbox.loop.call_soon_threadsafe(inbox.put, envelope)
+        return
+    async_to_sync(post)(project_id, envelope)
+
+
+def wake_orchestrator(project_id: int, executions: Sequence[str] = ()) -> None:
+    """Call after the transaction that changed something has committed; ``executions`` are
+    the executions it queued (without them, the orchestrator looks for what changed)."""
+    post_from_thread(project_id, {"kind": "wake", "executions": list(executions)})
+
+
+def wake_after_commit(project_id: int, executions: Sequence[str] = ()) -> None:
     """Wake the orchestrator once the current transaction commits (at once outside one)."""
-    transaction.on_commit(partial(wake_orchestrator, project_id))
+    transaction.on_commit(partial(wake_orchestrator, project_id, executions))
 
 
 REPLY_TIMEOUT_SECONDS = 15.0
@@ -65,8 +109,7 @@ async def acall_orchestrator(
 ) -> dict[str, Any]:
     layer = get_channel_layer()
     reply_to = await layer.new_channel("orchestrator-reply.")
-    envelope = {"kind": "command", "command": command, "reply_to": reply_to}
-    await layer.send(orchestrator_channel(project_id), {"type": "envelope", "envelope": envelope})
+    await post(project_id, {"kind": "command", "command": command, "reply_to": reply_to})
     try:
         reply = await asyncio.wait_for(layer.receive(reply_to), timeout)
     except TimeoutError:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from coflux_server.api_async import async_api_view
+from coflux_server.api_async import async_api_view, json_body
 from coflux_server.api_fields import NoBodySerializer, validated
 from coflux_server.api_schema import BODY, PROJECT, errors
 from coflux_wire.values import MAX_DATA_DEPTH, depth
@@ -52,7 +52,7 @@ from runs.serializers import (
     WaitQuerySerializer,
 )
 from runs.snapshots import await_outcome, run_by_id, run_snapshot
-from runs.submission import InvalidArguments, find_idempotent_submission, submit_run
+from runs.submission import UNSET, InvalidArguments, Submission, overrides_of, submit
 from runs.values import from_plain_json
 from runs.worker_sessions import workspace_sessions
 from workspaces import api as workspaces_api
@@ -74,24 +74,6 @@ def _values(arguments: list[Any]) -> list[dict[str, Any]]:
     return values
 
 
-def _overrides(body: dict[str, Any]) -> dict[str, Any]:
-    """The root step's options a submission replaces, in their stored shape."""
-    overrides: dict[str, Any] = {}
-    if "delay" in body:
-        overrides["delay_ms"] = round(body["delay"] * 1000)
-    if "retries" in body:
-        # As the SDK's ``retries=n``: up to n retries, each straight after the failure.
-        retries = body["retries"]
-        overrides["retries"] = (
-            {"limit": retries, "backoff_min_ms": 0, "backoff_max_ms": 0} if retries else None
-        )
-    if "requires" in body:
-        overrides["requires"] = body["requires"]
-    if "memo" in body:
-        overrides["memo"] = body["memo"]
-    return overrides
-
-
 def _submitted(execution: Execution) -> dict[str, Any]:
     ids = {
         "run_id": execution.step.run_id,
@@ -110,6 +92,7 @@ def _submitted(execution: Execution) -> dict[str, Any]:
 @extend_schema(
     methods=["POST"],
     operation_id="runs_submit",
+    parameters=[WaitQuerySerializer],
     request=SubmitSerializer,
     responses={
         201: SubmittedSerializer,
@@ -126,40 +109,61 @@ def _submitted(execution: Execution) -> dict[str, Any]:
     },
 )
 @extend_schema(methods=["PATCH"], exclude=True)
-@api_view(["GET", "POST", "PATCH"])
-def workspace_runs(request: Request, project: str, workspace: str) -> Response:
+@async_api_view(["GET", "HEAD", "POST", "PATCH"])
+async def workspace_runs(request: HttpRequest, project: str, workspace: str) -> HttpResponseBase:
     """GET: the workspace's runs, newest first. POST: start a run of a registered workflow (the
-    workspace is created if it does not exist)."""
-    if request.method == "PATCH":
-        # ``workspaces/a/runs`` also names the workspace ``a/runs``; see workspaces.api.
-        return workspaces_api.update(request, project, f"{workspace}/runs")
-    if request.method in ("GET", "HEAD"):
-        query = validated(RunListQuerySerializer, request.query_params)
-        space = workspaces_api.authorized(request, project, workspace, Action.VIEW)
-        workflow = query.get("workflow")
-        found = list_runs(
-            space,
-            status=query.get("status"),
-            workflow=tuple(workflow.rsplit("/", 1)) if workflow else None,
-            since=query.get("since"),
-            limit=query["limit"],
-        )
-        return Response(RunListSerializer({"runs": found}).data)
-    body = validated(SubmitSerializer, request.data)
+    workspace is created if it does not exist); with ``wait``, the answer also holds the run's
+    outcome once it finishes (or as it stands when the time is up)."""
+    if request.method != "POST":
+        return await sync_to_async(_runs_or_rename)(request, project, workspace)
+    body = validated(SubmitSerializer, json_body(request))
+    wait = validated(WaitQuerySerializer, request.GET)["wait"]
+    found, submission = await sync_to_async(_submit)(
+        request, project, workspace, body
+    )
+    answer = dict(_submitted(submission.execution))
+    if wait:
+        outcome = await await_outcome(found, answer["runId"], wait)
+        answer.update(OutcomeSerializer(outcome).data)
+    return JsonResponse(answer, status=201 if submission.created else 200)
+
+
+def _submit(
+    request: HttpRequest, project: str, workspace: str, body: dict[str, Any]
+) -> tuple[Project, Submission]:
     space = workspaces_api.authorized(request, project, workspace, Action.OPERATE, create=True)
-    key = body.get("idempotencyKey", "")
-    existing = find_idempotent_submission(space, key) if key else None
-    if existing is not None:
-        return Response(_submitted(existing), status=200)
-    execution = submit_run(
+    submission = submit(
         space,
         body["module"],
         body["target"],
         _values(body["arguments"]),
-        idempotency_key=key,
-        overrides=_overrides(body),
+        idempotency_key=body.get("idempotencyKey", ""),
+        overrides=overrides_of(
+            delay=body.get("delay"),
+            retries=body.get("retries"),
+            requires=body.get("requires", UNSET),
+            memo=body.get("memo"),
+        ),
     )
-    return Response(_submitted(execution), status=201)
+    return space.project, submission
+
+
+@api_view(["GET", "PATCH"])
+def _runs_or_rename(request: Request, project: str, workspace: str) -> Response:
+    if request.method == "PATCH":
+        # ``workspaces/a/runs`` also names the workspace ``a/runs``; see workspaces.api.
+        return workspaces_api.update(request, project, f"{workspace}/runs")
+    query = validated(RunListQuerySerializer, request.query_params)
+    space = workspaces_api.authorized(request, project, workspace, Action.VIEW)
+    workflow = query.get("workflow")
+    found = list_runs(
+        space,
+        status=query.get("status"),
+        workflow=tuple(workflow.rsplit("/", 1)) if workflow else None,
+        since=query.get("since"),
+        limit=query["limit"],
+    )
+    return Response(RunListSerializer({"runs": found}).data)
 
 
 @extend_schema(

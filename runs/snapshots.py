@@ -276,8 +276,9 @@ def run_outcome(project: Project, run_id: str) -> dict[str, Any]:
 async def await_outcome(project: Project, run_id: str, timeout: float) -> dict[str, Any]:
     """The run's outcome once it has finished, or as it stands after ``timeout`` seconds.
 
-    The orchestrator announces a run's end on the run's group after committing it; the
-    database is still read again every few seconds in case an announcement went missing.
+    The orchestrator announces a run's end on the run's group after committing it, usually
+    with the outcome (then nothing more is read); the database is read again every few seconds
+    in case an announcement went missing.
     """
     if not is_run_id(run_id):
         raise run_not_found(run_id)
@@ -293,12 +294,18 @@ async def await_outcome(project: Project, run_id: str, timeout: float) -> dict[s
             if outcome["status"] not in UNFINISHED_STATUSES or remaining <= 0:
                 return outcome
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_finished(layer, channel), min(remaining, RECHECK_SECONDS))
+                finished = await asyncio.wait_for(
+                    _finished(layer, channel), min(remaining, RECHECK_SECONDS)
+                )
+                if "outcome" in finished:
+                    return {"run_id": run_id, **finished["outcome"]}
     finally:
         await layer.group_discard(group, channel)
 
 
-async def _finished(layer: Any, channel: str) -> None:
-    """Return once the run's group says it finished (its other news is for others)."""
-    while (await layer.receive(channel)).get("type") != "run.finished":
-        pass
+async def _finished(layer: Any, channel: str) -> dict[str, Any]:
+    """The run's group's announcement that it finished (its other news is for others)."""
+    while True:
+        message = await layer.receive(channel)
+        if message.get("type") == "run.finished":
+            return message

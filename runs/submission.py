@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +14,9 @@ from runs.creation import create_run
 from runs.models import Execution
 from runs.orchestration import policies
 from workspaces.models import Target, Workspace
+
+UNSET = object()
+"""Requires not given at all (``None`` means none)."""
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 OVERRIDABLE_OPTIONS = frozenset({"delay_ms", "retries", "requires", "memo"})
@@ -79,6 +82,31 @@ def root_options(workflow: Target, overrides: dict[str, Any] | None = None) -> d
     return {**workflow.options, **(overrides or {})}
 
 
+def overrides_of(
+    *,
+    delay: float | None = None,
+    retries: int | None = None,
+    requires: dict[str, list[str]] | None | object = UNSET,
+    memo: bool | None = None,
+) -> dict[str, Any]:
+    """The root step's options a submission replaces, in their stored shape, from what a person
+    or a script gives (the API's fields, the CLI's flags, Studio's form): a delay in seconds,
+    retries as the SDK's ``retries=n`` (up to n, each straight after the failure), requires
+    (``None``: none at all), memo."""
+    overrides: dict[str, Any] = {}
+    if delay is not None:
+        overrides["delay_ms"] = round(delay * 1000)
+    if retries is not None:
+        overrides["retries"] = (
+            {"limit": retries, "backoff_min_ms": 0, "backoff_max_ms": 0} if retries else None
+        )
+    if requires is not UNSET:
+        overrides["requires"] = requires
+    if memo is not None:
+        overrides["memo"] = memo
+    return overrides
+
+
 def submit_run(
     workspace: Workspace,
     module: str,
@@ -89,6 +117,35 @@ def submit_run(
     overrides: dict[str, Any] | None = None,
     created_by: str = "",
 ) -> Execution:
+    """Start a run of a registered workflow (see ``submit``) and return its root execution."""
+    return submit(
+        workspace,
+        module,
+        target,
+        arguments,
+        idempotency_key=idempotency_key,
+        overrides=overrides,
+        created_by=created_by,
+    ).execution
+
+
+class Submission(NamedTuple):
+    execution: Execution
+    """The run's root execution."""
+    created: bool
+    """False when an idempotency key found a run submitted before."""
+
+
+def submit(
+    workspace: Workspace,
+    module: str,
+    target: str,
+    arguments: list[dict[str, Any]],
+    *,
+    idempotency_key: str = "",
+    overrides: dict[str, Any] | None = None,
+    created_by: str = "",
+) -> Submission:
     """Start a run of a registered workflow; ``arguments`` are wire values.
 
     Creates the run, its root step and first execution (queued) in one transaction and wakes the
@@ -109,7 +166,7 @@ def submit_run(
             Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
             existing = find_idempotent_submission(workspace, idempotency_key)
             if existing is not None:
-                return existing
+                return Submission(existing, created=False)
         execution = create_run(
             project_id=workspace.project_id,
             workspace_id=workspace.pk,
@@ -122,5 +179,5 @@ def submit_run(
             idempotency_key=idempotency_key,
             created_by=created_by,
         )
-        wake_after_commit(workspace.project_id)
-    return execution
+        wake_after_commit(workspace.project_id, [execution.id])
+    return Submission(execution, created=True)

@@ -13,21 +13,14 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
-from projects.mailbox import orchestrator_channel
+from projects import mailbox
 
 
 class Receiver(Protocol):
     async def deliver(self, messages: list[dict[str, Any]]) -> None: ...
 
 
-class Inbox(Protocol):
-    leading: bool
-
-    def put(self, envelope: dict[str, Any]) -> None: ...
-
-
 _consumers: dict[str, Receiver] = {}
-_inboxes: dict[int, Inbox] = {}
 
 
 GROUP_PREFIX = "group:"
@@ -46,18 +39,8 @@ def unregister_consumer(channel: str) -> None:
     _consumers.pop(channel, None)
 
 
-def register_inbox(project_id: int, inbox: Inbox) -> None:
-    _inboxes[project_id] = inbox
-
-
 async def to_orchestrator(project_id: int, envelope: dict[str, Any]) -> None:
-    inbox = _inboxes.get(project_id)
-    if inbox is not None and inbox.leading:
-        inbox.put(envelope)
-    else:
-        await get_channel_layer().send(
-            orchestrator_channel(project_id), {"type": "envelope", "envelope": envelope}
-        )
+    await mailbox.post(project_id, envelope)
 
 
 async def to_consumers(outbox: list[tuple[str, dict[str, Any]]]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db.models import Max
 
@@ -73,6 +74,7 @@ def load(memory: Memory, tick: Tick, keep: dict[str, SessionState] | None = None
         .select_related("step")
         .order_by("created_at", "id")
     )
+    memory.scanned_at = tick.now
     load_runs(memory, {execution.step.run_id for execution in unfinished})
     for execution in unfinished:
         spec = spec_from_row(memory, execution)
@@ -205,14 +207,20 @@ def workspace_of(memory: Memory, tick: Tick, execution_id: str) -> int | None:
     return stored.first()
 
 
-def queued_since_last_look(memory: Memory) -> list[Execution]:
-    """Executions queued outside the orchestrator (the API's submissions) not yet in memory."""
-    queued = list(
-        Execution.objects.filter(workspace__project_id=memory.project_id, state=State.QUEUED)
-        .exclude(id__in=list(memory.pending))
-        .select_related("step")
-        .order_by("created_at", "id")
-    )
+def queued_outside(memory: Memory, tick: Tick, named: list[str]) -> list[Execution]:
+    """Executions queued outside the orchestrator (by submissions) and not yet in memory: the
+    ``named`` ones, or without names those queued lately (a wake may have gone missing)."""
+    found = Execution.objects.filter(workspace__project_id=memory.project_id, state=State.QUEUED)
+    if named:
+        found = found.filter(id__in=named)
+    else:
+        found = found.filter(created_at__gte=memory.scanned_at - SCAN_MARGIN)
+        memory.scanned_at = tick.now
+    queued = [
+        execution
+        for execution in found.select_related("step").order_by("created_at", "id")
+        if memory.unfinished(execution.id) is None
+    ]
     load_runs(memory, {execution.step.run_id for execution in queued})
     for execution in queued:
         step = execution.step
@@ -222,6 +230,11 @@ def queued_since_last_look(memory: Memory) -> list[Execution]:
             )
             Step.objects.filter(id=step.id).update(cache_key=step.cache_key)
     return queued
+
+
+SCAN_MARGIN = timedelta(minutes=1)
+"""How far back a look for queued executions reaches before the previous look: a submission's
+transaction may commit a while after it stamped its execution."""
 
 
 def _load_waiters(memory: Memory) -> None:

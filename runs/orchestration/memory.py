@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from runs.orchestration.fleet import Fleet
@@ -179,6 +179,8 @@ class Memory:
     due_times: list[tuple[datetime, str]] = field(default_factory=list)
     """A heap of (execute_after, execution) for queued executions put off until later; entries
     of executions since started, finished or moved are dropped as they are met."""
+    scanned_at: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
+    """When executions queued outside the orchestrator were last looked for."""
     root_attempts: dict[str, int] = field(default_factory=dict)
     """The latest attempt made at each recent run's root step (a finished run's outcome is its
     latest root attempt's); unknown for runs from before a restart."""

@@ -131,7 +131,10 @@ class Orchestrator:
         command_envelopes = []
         launcher_reports = []
         with transaction.atomic():
-            self._renew_lease(tick.now)
+            if self._renew_lease(tick.now):
+                # As often as the lease is renewed, runs queued lately are looked for, in case
+                # the wake of a submission went missing.
+                _pick_up(memory, tick, [])
             for envelope in envelopes:
                 kind = envelope["kind"]
                 if kind == "connect":
@@ -139,7 +142,7 @@ class Orchestrator:
                 elif kind == "disconnect":
                     sessions.disconnect(memory, tick, envelope["session"], envelope["channel"])
                 elif kind == "wake":
-                    _wake(memory, tick)
+                    _wake(memory, tick, envelope.get("executions") or [])
                 elif kind == "command":
                     command_envelopes.append(envelope)
                 elif kind == "launcher":
@@ -193,7 +196,8 @@ class Orchestrator:
 
     # --- leases ----------------------------------------------------------------------------
 
-    def _renew_lease(self, now: datetime, force: bool = False) -> None:
+    def _renew_lease(self, now: datetime, force: bool = False) -> bool:
+        """Renew the lease when due; True if it was."""
         due = self.lease_renewed_at is None or force
         if not due and now - self.lease_renewed_at >= timedelta(seconds=_renew_interval()):
             due = True
@@ -201,13 +205,20 @@ class Orchestrator:
             if not lease.claim(self.project_id, self.holder):
                 raise LeaseLost(self.project_id)
             self.lease_renewed_at = now
+        return due
 
 
-def _wake(memory: Memory, tick: Tick) -> None:
-    """Pick up runs queued by the API, and workspace and pool changes (pause, resume)."""
-    loading.load_workspaces(memory)
-    pools.load_pools(memory)
-    for execution in loading.queued_since_last_look(memory):
+def _wake(memory: Memory, tick: Tick, executions: list[str]) -> None:
+    """Pick up the executions a submission queued, or, woken without them, what changed
+    outside: workspaces, pools, and runs queued lately."""
+    if not executions:
+        loading.load_workspaces(memory)
+        pools.load_pools(memory)
+    _pick_up(memory, tick, executions)
+
+
+def _pick_up(memory: Memory, tick: Tick, executions: list[str]) -> None:
+    for execution in loading.queued_outside(memory, tick, executions):
         spec = loading.spec_from_row(memory, execution)
         memory.queue(spec)
         if spec.is_root and spec.attempt == 1:

@@ -20,6 +20,7 @@ from channels.layers import get_channel_layer
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from projects import mailbox
 from runs.orchestration import bus, launching
 from runs.orchestration.orchestrator import DatabaseUnavailable, LeaseLost, Orchestrator
 
@@ -47,6 +48,8 @@ class Runner:
         self.orchestrator = Orchestrator(project_id)
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.leading = False
+        # The event loop it runs in, for envelopes put from other threads.
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = ThreadPoolExecutor(1, thread_name_prefix=f"orchestrator-{project_id}")
         self.launching = launching.Launching(self.put)
 
@@ -61,6 +64,7 @@ class Runner:
                     await asyncio.sleep(FOLLOWER_POLL_SECONDS)
                     continue
                 logger.info("orchestrating project %d", self.project_id)
+                self.loop = asyncio.get_running_loop()
                 self.leading = True
                 reader = asyncio.create_task(self._read_channel_layer())
                 try:
@@ -171,14 +175,12 @@ class Runner:
             batch.append(self.queue.get_nowait())
 
     async def _read_channel_layer(self) -> None:
-        """Envelopes from consumers in other processes, and wakes from the REST API."""
+        """Envelopes from other processes: their consumers, the API's wakes and commands."""
         layer = get_channel_layer()
         channel = bus.orchestrator_channel(self.project_id)
         while True:
             message = await layer.receive(channel)
-            if message.get("type") == "wake":
-                self.put({"kind": "wake"})
-            elif message.get("type") == "envelope":
+            if message.get("type") == "envelope":
                 self.put(message["envelope"])
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -218,7 +220,7 @@ def ensure_runner(project_id: int) -> None:
         return
     runner = Runner(project_id)
     _runners[project_id] = runner
-    bus.register_inbox(project_id, runner)
+    mailbox.register_inbox(project_id, runner)
     task = asyncio.get_running_loop().create_task(runner.run())
     _tasks.add(task)
 

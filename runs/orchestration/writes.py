@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models.constants import OnConflict
 
 Statement = tuple[str, list[Any]]
@@ -67,27 +67,38 @@ class Batch:
 
 
 def _inserts(rows: list[models.Model], ignore_conflicts: bool) -> list[Statement]:
+    # The connection itself rather than Django's proxy, which looks it up on every use.
+    db = connections[DEFAULT_DB_ALIAS]
     model = type(rows[0])
     fields = _insert_fields(model, rows[0].pk is None)
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    prefix = (
-        f"{connection.ops.insert_statement(on_conflict=on_conflict)} "
-        f"{_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) VALUES "
-    )
-    suffix = connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None) or ""
+    prefix, suffix = _insert_sql(db.vendor, model, rows[0].pk is None, ignore_conflicts)
     placeholder = f"({', '.join(['%s'] * len(fields))})"
     chunk = _rows_per_statement(len(fields), len(rows))
     statements = []
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
         params = [
-            field.get_db_prep_save(getattr(obj, field.attname), connection)
+            field.get_db_prep_save(getattr(obj, field.attname), db)
             for obj in part
             for field in fields
         ]
-        sql = prefix + ", ".join([placeholder] * len(part)) + (f" {suffix}" if suffix else "")
-        statements.append((sql, params))
+        statements.append((prefix + ", ".join([placeholder] * len(part)) + suffix, params))
     return statements
+
+
+@cache
+def _insert_sql(
+    vendor: str, model: type[models.Model], without_auto_pk: bool, ignore_conflicts: bool
+) -> tuple[str, str]:
+    """The INSERT's text before and after its VALUES rows, the same for every tick."""
+    fields = _insert_fields(model, without_auto_pk)
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    prefix = (
+        f"{connection.ops.insert_statement(on_conflict=on_conflict)} "
+        f"{_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) VALUES "
+    )
+    suffix = connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None) or ""
+    return prefix, f" {suffix}" if suffix else ""
 
 
 def _updates(

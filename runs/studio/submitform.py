@@ -24,6 +24,7 @@ from typing import Any
 
 from django.http import QueryDict
 
+from runs.submission import UNSET, overrides_of
 from workspaces.models import Target
 
 MAX_DELAY_SECONDS = 366 * 24 * 3600
@@ -284,7 +285,9 @@ def _parse_field(field_: Field, raw: str) -> Any:
 
 
 def _overrides(options: OptionsForm) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
+    """The form's options, checked, as the stored options they replace (errors on ``options``)."""
+    delay = retries = None
+    requires: dict[str, list[str]] | None | object = UNSET
     if options.delay:
         try:
             delay = float(options.delay)
@@ -292,28 +295,22 @@ def _overrides(options: OptionsForm) -> dict[str, Any]:
             delay = math.nan
         if not 0 <= delay <= MAX_DELAY_SECONDS:
             options.errors["delay"] = [f"A number of seconds from 0 to {MAX_DELAY_SECONDS}."]
-        else:
-            overrides["delay_ms"] = round(delay * 1000)
+            delay = None
     if options.retries:
         if not options.retries.isdigit() or int(options.retries) > MAX_RETRIES:
             options.errors["retries"] = [f"A whole number from 0 (no retries) to {MAX_RETRIES}."]
         else:
             retries = int(options.retries)
-            # As the CLI's --retries n: up to n retries, each straight after the failure.
-            overrides["retries"] = (
-                {"limit": retries, "backoff_min_ms": 0, "backoff_max_ms": 0} if retries else None
-            )
     if options.requires:
-        requires = _parse_requires(options.requires)
-        if requires is None:
+        parsed = _parse_requires(options.requires)
+        if parsed is None:
             options.errors["requires"] = [
                 "One tag per line as key=value (several values: key=a,b); 'none' for no requires."
             ]
         else:
-            overrides["requires"] = requires or None
-    if options.memo in ("true", "false"):
-        overrides["memo"] = options.memo == "true"
-    return overrides
+            requires = parsed or None
+    memo = options.memo == "true" if options.memo in ("true", "false") else None
+    return overrides_of(delay=delay, retries=retries, requires=requires, memo=memo)
 
 
 _TAG = re.compile(r"^(?P<key>[^=\s]{1,100})\s*=\s*(?P<values>.+)$")

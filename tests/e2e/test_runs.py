@@ -21,6 +21,20 @@ def test_it_runs_the_hello_workflow_from_the_cli(server, worker):
     assert output["value"] == "Hello, Joe"
 
 
+def test_a_submission_can_wait_for_its_outcome_in_the_same_request(server, worker):
+    response = server.api(
+        "POST",
+        "/workspaces/default/runs",
+        params={"wait": 30},
+        json={"module": APP, "target": "hello", "arguments": ["Bo"]},
+    )
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    assert answer["runId"] and answer["executionId"] == f"{answer['runId']}:1:1"
+    assert answer["status"] == "succeeded"
+    assert answer["result"]["value"]["data"] == "Hello, Bo"
+
+
 def test_it_records_every_step_with_its_timings(server, worker):
     run_id = server.submit(APP, "hello", "Ann")
     assert value_of(server.result(run_id)) == "Hello, Ann"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from projects.mailbox import orchestrator_channel
 from projects.models import WorkerSession
+from tests.server.messages import WAKE
 from workspaces.models import Launch, Pool
 
 pytestmark = [
@@ -198,9 +199,7 @@ def test_it_disables_and_enables_a_pool(api, workspace, django_capture_on_commit
         disabled = api.post(f"{URL}/local/disable")
 
     assert disabled.json()["state"] == "disabled"
-    assert async_to_sync(layer.receive)(orchestrator_channel(workspace.project_id)) == {
-        "type": "wake"
-    }
+    assert async_to_sync(layer.receive)(orchestrator_channel(workspace.project_id)) == WAKE
     assert api.post(f"{URL}/local/enable", {}).json()["state"] == "active"
 
 

@@ -76,6 +76,16 @@ def test_it_gives_the_root_step_the_registered_options(api, workspace):
     assert execution.execute_after >= before + timedelta(seconds=60)
 
 
+def test_a_submission_that_waits_answers_with_the_outcome_as_it_stands(api, registered):
+    body = {"module": "app.flows", "target": "greet", "arguments": ["world"]}
+    response = api.post(f"{URL}?wait=0.05", body)
+    assert response.status_code == 201
+    answer = response.json()
+    # No orchestrator runs here: the run is still queued when the wait is up.
+    assert Execution.objects.filter(pk=answer["executionId"]).exists()
+    assert (answer["status"], answer["result"]) == ("queued", None)
+
+
 def test_it_wakes_the_orchestrator_once_the_run_is_committed(
     api, registered, django_capture_on_commit_callbacks
 ):
@@ -83,11 +93,12 @@ def test_it_wakes_the_orchestrator_once_the_run_is_committed(
     async_to_sync(layer.flush)()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        submit(api, "world")
+        ids = submit(api, "world").json()
 
     assert len(callbacks) == 1
     message = async_to_sync(layer.receive)(orchestrator_channel(registered.project_id))
-    assert message == {"type": "wake"}
+    wake = {"kind": "wake", "executions": [ids["executionId"]]}
+    assert message == {"type": "envelope", "envelope": wake}
 
 
 def test_it_returns_the_existing_run_for_a_repeated_idempotency_key(api, registered):

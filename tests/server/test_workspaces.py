@@ -5,6 +5,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from projects.mailbox import orchestrator_channel
+from tests.server.messages import WAKE
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -309,7 +310,7 @@ def test_it_wakes_the_orchestrator_after_a_rename(api, project, django_capture_o
         api.patch(f"{URL}/dev", {"name": "dev2"})
 
     assert len(callbacks) == 1
-    assert async_to_sync(layer.receive)(orchestrator_channel(project.pk)) == {"type": "wake"}
+    assert async_to_sync(layer.receive)(orchestrator_channel(project.pk)) == WAKE
 
 
 # --- pause and resume -----------------------------------------------------------------------
@@ -343,7 +344,7 @@ def test_it_wakes_the_orchestrator_once_the_state_has_changed(
 
     assert (len(callbacks), len(again)) == (1, 0)
     message = async_to_sync(layer.receive)(orchestrator_channel(workspace.project_id))
-    assert message == {"type": "wake"}
+    assert message == WAKE
 
 
 def test_it_reports_an_unknown_workspace_when_pausing(api, project):
