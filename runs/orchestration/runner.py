@@ -175,11 +175,23 @@ class Runner:
             batch.append(self.queue.get_nowait())
 
     async def _read_channel_layer(self) -> None:
-        """Envelopes from other processes: their consumers, the API's wakes and commands."""
+        """Envelopes from other processes: their consumers, the API's wakes and commands.
+
+        A failure to read (the channel layer's Redis restarting) is logged and the reading
+        goes on, since without it this process would orchestrate deaf to the others."""
         layer = get_channel_layer()
-        channel = bus.orchestrator_channel(self.project_id)
+        channel = mailbox.orchestrator_channel(self.project_id)
         while True:
-            message = await layer.receive(channel)
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception(
+                    "project %d: cannot read %s; trying again", self.project_id, channel
+                )
+                await asyncio.sleep(1)
+                continue
             if message.get("type") == "envelope":
                 self.put(message["envelope"])
 
