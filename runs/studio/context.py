@@ -35,9 +35,13 @@ class WorkspaceNode:
     children: list[WorkspaceNode] = field(default_factory=list)
 
 
-def workspace_tree(project: Project) -> list[WorkspaceNode]:
-    """The project's live workspaces as trees by base, roots and children by name."""
-    workspaces = list(Workspace.objects.live(project).order_by("name", "id"))
+def workspace_tree(
+    project: Project, workspaces: list[Workspace] | None = None
+) -> list[WorkspaceNode]:
+    """The project's live workspaces (read unless the page has them, by name) as trees by base,
+    roots and children by name."""
+    if workspaces is None:
+        workspaces = list(Workspace.objects.live(project).order_by("name", "id"))
     nodes = {workspace.pk: WorkspaceNode(workspace) for workspace in workspaces}
     roots: list[WorkspaceNode] = []
     for workspace in workspaces:
@@ -182,9 +186,11 @@ def chrome(
     live: str | None = None,
     project: Project | None = None,
     modules: list[SidebarModule] | None = None,
+    workspaces: list[Workspace] | None = None,
 ) -> dict[str, Any]:
     """The context ``templates/studio/base.html`` needs; ``live`` from ``live_url``;
-    ``modules`` the sidebar, if the page has it already.
+    ``modules`` the sidebar and ``workspaces`` the project's live ones by name, if the page has
+    them already.
 
     ``may_operate``, ``may_manage`` and ``may_create`` say which of the chrome's actions the
     user may take (pausing and resuming, archiving, creating a workspace), so that pages offer
@@ -195,7 +201,7 @@ def chrome(
     return {
         "project": project,
         "workspace": workspace,
-        "workspace_rows": workspace_rows(workspace_tree(project)),
+        "workspace_rows": workspace_rows(workspace_tree(project, workspaces)),
         "sidebar": modules if modules is not None else sidebar(workspace) if workspace else [],
         "live_url": live,
         "may_operate": may(request.user, Action.OPERATE, workspace),

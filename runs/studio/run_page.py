@@ -84,11 +84,17 @@ def run_page(request: HttpRequest, run_id: str) -> HttpResponse:
         **run_inputs_part(found, request.user),
         "live_url": _live(found, state),
     }
+    panel = context["panel"]
     return render_page(
         request,
         "studio/run/page.html",
         context,
-        chrome=lambda: chrome(request, found.workspace, live=context["live_url"]),
+        chrome=lambda: chrome(
+            request,
+            found.workspace,
+            live=context["live_url"],
+            workspaces=panel.workspaces if panel is not None else None,
+        ),
         partial="studio/run/_main.html",
     )
 

@@ -36,14 +36,16 @@ GROUP_PAGE = 50
 
 
 def find_run(project: Project, run_id: str) -> Run | None:
-    """The project's run with what every part reads of it (its workspace, its parent)."""
+    """The project's run with what every part reads of it (its workspace, its parent, and the
+    project itself, which is not read again)."""
     if not run_id.isalnum() or len(run_id) > 32:
         return None
-    return (
-        Run.objects.select_related("workspace", "parent", "project")
-        .filter(project=project, pk=run_id)
-        .first()
+    run = (
+        Run.objects.select_related("workspace", "parent").filter(project=project, pk=run_id).first()
     )
+    if run is not None:
+        run.project = run.workspace.project = project
+    return run
 
 
 # --- the header ---------------------------------------------------------------------------

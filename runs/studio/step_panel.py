@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Count, Window
 from django.utils.safestring import SafeString
 
 from runs.models import Dependency, Execution, Result, Run, Step
@@ -103,6 +104,9 @@ class Panel:
     dependents: list[Link] = field(default_factory=list)
     assets: list[Link] = field(default_factory=list)
     spawned: list[Link] = field(default_factory=list)
+    workspaces: list[Workspace] = field(default_factory=list)
+    """The project's live workspaces by name, among them the re-run choices (the page's chrome
+    draws them too)."""
     rerun_workspaces: list[Workspace] = field(default_factory=list)
     rerun_default: str = ""
 
@@ -334,15 +338,21 @@ def _connections(panel: Panel) -> None:
     elif panel.run.parent_id:
         caller = panel.run.parent_id
         panel.parent = _execution_link(caller, "spawned this run")
-    children = Step.objects.filter(parent_id=attempt.id).order_by("number")
-    panel.children_total = children.count()
+    # The first children, each row with how many there are in all: one query.
+    children = list(
+        Step.objects.filter(parent_id=attempt.id)
+        .order_by("number")
+        .only("id", "number", "module", "target")
+        .annotate(total=Window(Count("id")))[:CHILDREN_SHOWN]
+    )
+    panel.children_total = children[0].total if children else 0
     panel.children = [
         Link(
             f"{child.id} {child.module}/{child.target}",
             links.run_url(panel.run.id, step=child.number),
             step_id=child.id,
         )
-        for child in children[:CHILDREN_SHOWN].only("id", "number", "module", "target")
+        for child in children
     ]
     uses = Dependency.objects.filter(execution=attempt).values_list(
         "dependency_id", "dependency__state", "memo_hit"
@@ -372,11 +382,9 @@ def _rerun_choices(panel: Panel) -> None:
     """The workspaces a re-run may go to: the step's own (its first attempt's) and those based
     on it, at any depth."""
     base = panel.attempts[0].workspace
-    workspaces = list(
-        Workspace.objects.live(panel.run.project_id).only("id", "name", "base_id").order_by("name")
-    )
+    panel.workspaces = list(Workspace.objects.live(panel.run.project_id).order_by("name", "id"))
     by_base: dict[int | None, list[Workspace]] = {}
-    for workspace in workspaces:
+    for workspace in panel.workspaces:
         by_base.setdefault(workspace.base_id, []).append(workspace)
     choices = [base]
     pending = [base.pk]

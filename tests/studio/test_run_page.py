@@ -4,6 +4,7 @@ what it costs in queries as runs grow."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from projects.models import Role, RoleGrant
 from runs import control
 from runs.models import Execution
 from runs.states import State
+from runs.studio.step_panel import CHILDREN_SHOWN
 from tests.orchestration.support import messages
 from tests.studio.run_support import RunBuilder
 from workspaces.models import Workspace
@@ -201,6 +203,18 @@ def test_the_panel_partial_and_its_tabs(studio: Client, builder):
         assert marker in html, panel
         assert 'hx-swap-oob="true"' in html and f"panel={panel}" in html or panel == "overview"
         assert XSS not in html
+
+
+def test_the_connections_tab_lists_the_first_children_and_counts_them_all(studio, builder):
+    root = builder.start()
+    builder.calls(root, [[i] for i in range(CHILDREN_SHOWN + 2)])
+    html = htmx(studio, "/runs/Rtest1", "step-panel", step=1, panel="connections").content.decode()
+    assert f'Children <span class="muted small">{CHILDREN_SHOWN + 2}</span>' in html
+    assert f"and {CHILDREN_SHOWN + 2} in all" in html
+    shown = re.findall(r'<li><a href="[^"]*" class="mono" data-step="(Rtest1:\d+)"', html)
+    assert shown == [f"Rtest1:{number}" for number in range(2, CHILDREN_SHOWN + 2)]
+    leaf = htmx(studio, "/runs/Rtest1", "step-panel", step=2, panel="connections").content.decode()
+    assert 'Children <span class="muted small">0</span>' in leaf
 
 
 def test_the_attempt_switcher_lists_attempts_and_shows_the_chosen_one(studio, builder):
@@ -392,7 +406,8 @@ def test_the_page_costs_a_bounded_number_of_queries(
     studio: Client, builder, django_assert_max_num_queries, steps, params
 ):
     grown_run(builder, steps)
-    # 26, and the user's roles.
-    with django_assert_max_num_queries(32):
+    # 28 with the connections panel open: the session, the user and their roles, the project
+    # and the run once each, the parts, the panel, and the chrome.
+    with django_assert_max_num_queries(28):
         response = studio.get("/runs/Rtest1", params)
     assert response.status_code == 200
