@@ -25,7 +25,7 @@ from projects.access import project_by_name
 from projects.actions import Action
 from projects.errors import Code
 from projects.models import Project
-from projects.permissions import authorize
+from projects.permissions import authorize, principal_of
 from runs.access import execution_workspace, run_workspace, step_workspace
 from runs.control import cancel_execution, rerun_step
 from runs.logs import await_logs
@@ -118,9 +118,7 @@ async def workspace_runs(request: HttpRequest, project: str, workspace: str) -> 
         return await sync_to_async(_runs_or_rename)(request, project, workspace)
     body = validated(SubmitSerializer, json_body(request))
     wait = validated(WaitQuerySerializer, request.GET)["wait"]
-    found, submission = await sync_to_async(_submit)(
-        request, project, workspace, body
-    )
+    found, submission = await sync_to_async(_submit)(request, project, workspace, body)
     answer = dict(_submitted(submission.execution))
     if wait:
         outcome = await await_outcome(found, answer["runId"], wait)
@@ -144,6 +142,7 @@ def _submit(
             requires=body.get("requires", UNSET),
             memo=body.get("memo"),
         ),
+        created_by=principal_of(request).name,
     )
     return space.project, submission
 

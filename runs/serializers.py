@@ -240,6 +240,11 @@ class RunSerializer(serializers.Serializer):
         source="parent", allow_null=True, help_text="The execution that spawned it."
     )
     createdAt = serializers.DateTimeField(source="created_at")
+    createdBy = serializers.CharField(
+        source="created_by",
+        help_text="Who submitted it (e.g. 'user alice', 'token T1a2b (ci)'); empty for a run "
+        "another run spawned.",
+    )
     status = serializers.ChoiceField(choices=RUN_STATUSES)
     result = ResultSerializer(
         allow_null=True,

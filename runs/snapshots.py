@@ -115,6 +115,7 @@ def run_snapshot(run: Run) -> dict[str, Any]:
         "workspace": run.workspace.name,
         "parent": run.parent_id,
         "created_at": iso(run.created_at),
+        "created_by": run.created_by,
         "status": run_status(latest),
         "result": _result_message(latest),
         "steps": [_step_snapshot(step, resolution) for step in steps],

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods
 
 from projects.errors import DomainError
-from projects.permissions import Action
+from projects.permissions import Action, principal_of_user
 from runs.studio.context import workspace_page
 from runs.studio.http import require, studio_view, studio_workspace
 from runs.studio.links import run_url
@@ -46,7 +46,7 @@ def workflow(request: HttpRequest, workspace: str, module: str, target: str) -> 
     if request.method == "POST":
         require(request, Action.OPERATE, space)
         form = build_form(found, request.POST)
-        run_id = _submit(space, form, request.user.get_username())
+        run_id = _submit(space, form, principal_of_user(request.user).name)
         if run_id is not None:
             return HttpResponseRedirect(run_url(run_id))
         return _page(request, space, found, form, status=400)

@@ -7,12 +7,16 @@ from types import SimpleNamespace
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.test import Client
 from django.utils import timezone
 
 from projects.mailbox import orchestrator_channel
+from projects.principals import super_principal
+from projects.tokens import create_token
 from runs import identifiers, submission
 from runs.models import Execution, Run, Step
 from runs.values import from_plain_json
+from tests.server.conftest import Api
 from workspaces.manifests import parse_manifests, register_manifests
 from workspaces.models import Workspace
 
@@ -384,3 +388,15 @@ def test_it_refuses_to_override_other_options(flaky):
 
     with pytest.raises(ValueError, match="timeout_ms"):
         submission.root_options(workflow, {"timeout_ms": 1})
+
+
+def test_the_run_names_who_submitted_it(api, registered):
+    run_id = submit(api, "world").json()["runId"]
+    assert api.get(f"/api/projects/default/runs/{run_id}").json()["createdBy"] == "super token"
+
+    token, secret = create_token(super_principal(), registered.project, "ci", ["default"])
+    as_token = Api(Client(headers={"Authorization": f"Bearer {secret}"}))
+    run_id = submit(as_token, "world").json()["runId"]
+    created_by = Run.objects.get(pk=run_id).created_by
+    assert created_by == f"token {token.id} (ci)"
+    assert api.get(f"/api/projects/default/runs/{run_id}").json()["createdBy"] == created_by
