@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.support import value_of
-from tests.processes import ROOT, Server, cli, wait_until
+from tests.processes import ROOT, Server, cli, cli_json, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -118,6 +118,15 @@ def test_auto_launch_worker(server, space):
     assert value_of(result) == "Hello, pool"
     [launch] = launches(server, space)
     assert launch["state"] == "active" and launch["activatedAt"] and launch["sessionId"]
+    for worker in (launch["id"], launch["sessionId"]):
+        status, shown = cli_json(
+            server, "pools", "launches", "local", worker, "-w", space, "-o", "json"
+        )
+        assert status == 0 and [found["id"] for found in shown["launches"]] == [launch["id"]]
+    one = cli(server, "pools", "launches", "local", launch["id"], "-w", space)
+    assert one.returncode == 0 and launch["sessionId"] in one.stdout and "active" in one.stdout
+    missing = cli(server, "pools", "launches", "local", "Lnone", "-w", space)
+    assert missing.returncode == 1 and "launched no worker 'Lnone'" in missing.stderr
 
 
 def test_multiple_executions(server, space):

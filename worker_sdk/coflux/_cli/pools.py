@@ -250,11 +250,43 @@ def disable(ctx: click.Context, name: str) -> None:
 @pools.command()
 @global_options
 @click.argument("pool")
+@click.argument("worker", required=False)
 @click.option("--watch", is_flag=True, help="Keep the table up to date until interrupted.")
 @click.pass_context
-def launches(ctx: click.Context, pool: str, watch: bool) -> None:
-    """List the workers POOL launched, newest first, and where each is in its life."""
-    show(ctx, "launches", lambda client, ws: client.pool_launches(ws, pool), _launches, watch)
+def launches(ctx: click.Context, pool: str, worker: str | None, watch: bool) -> None:
+    """List the workers POOL launched, newest first, and where each is in its life; with
+    WORKER (a launch's ID or its session's), only that one, its whole error included."""
+
+    def fetch(client: Any, workspace: str) -> list[dict[str, Any]]:
+        listed = client.pool_launches(workspace, pool)
+        if worker is None:
+            return listed
+        found = [launch for launch in listed if worker in (launch["id"], launch["sessionId"])]
+        if not found:
+            raise click.ClickException(f"Pool {pool!r} launched no worker {worker!r}.")
+        return found
+
+    render = _launches if worker is None else _launch
+    show(ctx, "launches", fetch, render, watch)
+
+
+def _launch(listed: list[dict[str, Any]]) -> Table:
+    """One launch, a field a row."""
+    launch = listed[0]
+    table = Table("field", "value", show_header=False)
+    table.add_row("worker", launch["id"])
+    table.add_row("state", Text(launch["state"], style=_STATE_STYLES.get(launch["state"], "")))
+    table.add_row("session", launch["sessionId"] or "")
+    for field, key in (
+        ("created", "createdAt"),
+        ("launched", "launchedAt"),
+        ("active", "activatedAt"),
+        ("draining", "drainingAt"),
+        ("stopped", "stoppedAt"),
+    ):
+        table.add_row(field, local_time(launch[key], "%Y-%m-%d %H:%M:%S"))
+    table.add_row("error", launch["error"] or "")
+    return table
 
 
 def _launches(listed: list[dict[str, Any]]) -> Table | Text:
