@@ -221,7 +221,6 @@ def _build(
     memo: Any,
     requires: Any,
     timeout: Any,
-    memo_names: bool,
 ) -> Target[P, T]:
     if not callable(fn):
         raise TypeError(f"cannot decorate {fn!r}: not a function")
@@ -236,7 +235,8 @@ def _build(
         "retries": opts.normalize_retries(policy),
         "defer": opts.normalize_defer(defer, names),
         "delay_ms": opts.normalize_duration(delay, "delay"),
-        "memo": opts.normalize_memo(memo, names, names_allowed=memo_names),
+        # Only a task may memoise on some of its parameters; a workflow memoises all or none.
+        "memo": opts.normalize_memo(memo, names, names_allowed=type == "task"),
         "requires": opts.normalize_requires(requires),
         "timeout_ms": opts.normalize_duration(timeout, "timeout"),
         "recurrent": opts.normalize_flag(recurrent, "recurrent"),
@@ -264,6 +264,17 @@ def _register(target: Target[Any, Any]) -> None:
     _registry[key] = target
 
 
+def _declare(type: TargetType, **options: Any) -> Callable[[Callable[P, T]], Target[P, T]]:
+    """The decorator that ``task()`` and ``workflow()`` return: it builds and registers."""
+
+    def decorate(fn: Callable[P, T]) -> Target[P, T]:
+        target: Target[P, T] = _build(fn, type=type, module=fn.__module__, **options)
+        _register(target)
+        return target
+
+    return decorate
+
+
 def _called_bare(fn: Any, decorator: str) -> None:
     if fn is not None:
         raise TypeError(f"use @cf.{decorator}() with parentheses")
@@ -286,28 +297,19 @@ def task(
 ) -> Callable[[Callable[P, T]], Target[P, T]]:
     """Declare a task. ``memo=None`` leaves memoisation to the run's workflow default."""
     _called_bare(_fn, "task")
-
-    def decorate(fn: Callable[P, T]) -> Target[P, T]:
-        target = _build(
-            fn,
-            type="task",
-            module=fn.__module__,
-            name=name,
-            wait=wait,
-            cache=cache,
-            retries=retries,
-            recurrent=recurrent,
-            defer=defer,
-            delay=delay,
-            memo=memo,
-            requires=requires,
-            timeout=timeout,
-            memo_names=True,
-        )
-        _register(target)
-        return target
-
-    return decorate
+    return _declare(
+        "task",
+        name=name,
+        wait=wait,
+        cache=cache,
+        retries=retries,
+        recurrent=recurrent,
+        defer=defer,
+        delay=delay,
+        memo=memo,
+        requires=requires,
+        timeout=timeout,
+    )
 
 
 def workflow(
@@ -327,28 +329,19 @@ def workflow(
 ) -> Callable[[Callable[P, T]], Target[P, T]]:
     """Declare a workflow; ``memo=True`` memoises every step of its runs by default."""
     _called_bare(_fn, "workflow")
-
-    def decorate(fn: Callable[P, T]) -> Target[P, T]:
-        target = _build(
-            fn,
-            type="workflow",
-            module=fn.__module__,
-            name=name,
-            wait=wait,
-            cache=cache,
-            retries=retries,
-            recurrent=recurrent,
-            defer=defer,
-            delay=delay,
-            memo=memo,
-            requires=requires,
-            timeout=timeout,
-            memo_names=False,
-        )
-        _register(target)
-        return target
-
-    return decorate
+    return _declare(
+        "workflow",
+        name=name,
+        wait=wait,
+        cache=cache,
+        retries=retries,
+        recurrent=recurrent,
+        defer=defer,
+        delay=delay,
+        memo=memo,
+        requires=requires,
+        timeout=timeout,
+    )
 
 
 def stub(
@@ -385,7 +378,6 @@ def stub(
             memo=memo,
             requires=None,
             timeout=0,
-            memo_names=type == "task",
         )
 
     return decorate
