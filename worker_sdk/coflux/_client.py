@@ -373,11 +373,9 @@ class Client:
         path = self._project_path(f"workspaces/{quote(workspace, safe='/')}")
         return self._request("PATCH", path, json=body)
 
-    def pause_workspace(self, workspace: str) -> dict[str, Any]:
-        return self._request("POST", self._workspace_path(workspace, "pause"), json={})
-
-    def resume_workspace(self, workspace: str) -> dict[str, Any]:
-        return self._request("POST", self._workspace_path(workspace, "resume"), json={})
+    def set_workspace_paused(self, workspace: str, paused: bool) -> dict[str, Any]:
+        action = "pause" if paused else "resume"
+        return self._request("POST", self._workspace_path(workspace, action), json={})
 
     def archive_workspace(self, workspace: str) -> dict[str, Any]:
         """Archive the workspace: ``{"name", "base", "state", "cancelled", "sessions"}``."""

@@ -78,15 +78,20 @@ def update(ctx: click.Context, name: str | None, base: str | None, no_base: bool
     echo_reply(config, updated, lambda workspace: f"Updated workspace {_describe(workspace)}.")
 
 
+def _set_paused(ctx: click.Context, paused: bool) -> None:
+    config = get_config(ctx)
+    with connect(config) as client:
+        workspace = client.set_workspace_paused(config.workspace, paused)
+    verb = "Paused" if paused else "Resumed"
+    echo_reply(config, workspace, lambda workspace: f"{verb} workspace {workspace['name']}.")
+
+
 @workspaces.command()
 @global_options
 @click.pass_context
 def pause(ctx: click.Context) -> None:
     """Pause the workspace (-w/--workspace): nothing new starts until it is resumed."""
-    config = get_config(ctx)
-    with connect(config) as client:
-        paused = client.pause_workspace(config.workspace)
-    echo_reply(config, paused, lambda workspace: f"Paused workspace {workspace['name']}.")
+    _set_paused(ctx, True)
 
 
 @workspaces.command()
@@ -94,10 +99,7 @@ def pause(ctx: click.Context) -> None:
 @click.pass_context
 def resume(ctx: click.Context) -> None:
     """Resume the paused workspace (-w/--workspace)."""
-    config = get_config(ctx)
-    with connect(config) as client:
-        resumed = client.resume_workspace(config.workspace)
-    echo_reply(config, resumed, lambda workspace: f"Resumed workspace {workspace['name']}.")
+    _set_paused(ctx, False)
 
 
 @workspaces.command()
