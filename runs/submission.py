@@ -29,17 +29,7 @@ class InvalidArguments(DomainError):
 
 def find_workflow(workspace: Workspace, module: str, target: str) -> Target:
     """The workflow registered as ``module/target`` in the workspace's manifests."""
-    found = (
-        Target.objects.filter(
-            module__workspace=workspace,
-            module__name=module,
-            module__archived=False,
-            name=target,
-            kind=Target.Kind.WORKFLOW,
-        )
-        .select_related("module")
-        .first()
-    )
+    found = Target.objects.workflow(workspace, module, target)
     if found is None:
         raise DomainError(
             f"No workflow {target!r} registered in module {module!r} "

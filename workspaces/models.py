@@ -92,6 +92,23 @@ class Module(models.Model):
         return self.name
 
 
+class TargetManager(models.Manager["Target"]):
+    def workflow(self, workspace: Workspace, module: str, name: str) -> Target | None:
+        """The workflow registered as ``module/name`` in the workspace (in a module that is not
+        archived), with its module; None if there is none."""
+        return (
+            self.filter(
+                module__workspace=workspace,
+                module__name=module,
+                module__archived=False,
+                name=name,
+                kind=Target.Kind.WORKFLOW,
+            )
+            .select_related("module")
+            .first()
+        )
+
+
 class Target(models.Model):
     class Kind(models.TextChoices):
         WORKFLOW = "workflow"
@@ -105,6 +122,8 @@ class Target(models.Model):
     )
     instruction = models.TextField(blank=True, help_text="The function's docstring.")
     options = models.JSONField(default=dict)
+
+    objects = TargetManager()
 
     class Meta:
         constraints = [

@@ -20,17 +20,7 @@ from workspaces.models import Target, Workspace
 
 
 def _workflow_or_404(space: Workspace, module: str, target: str) -> Target:
-    found = (
-        Target.objects.filter(
-            module__workspace=space,
-            module__name=module,
-            module__archived=False,
-            name=target,
-            kind=Target.Kind.WORKFLOW,
-        )
-        .select_related("module")
-        .first()
-    )
+    found = Target.objects.workflow(space, module, target)
     if found is None:
         raise Http404(f"No workflow {module}/{target} in workspace {space.name!r}.")
     return found
