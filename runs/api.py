@@ -232,8 +232,7 @@ async def run_log(request: HttpRequest, project: str, run_id: str) -> JsonRespon
     """A page of the run's log lines. With ``wait`` a request finding nothing new is held until
     lines arrive, the run finishes or time is up (long polling)."""
     query = validated(LogQuerySerializer, request.GET)
-    found = await sync_to_async(project_by_name)(project)
-    await sync_to_async(_authorize_run)(request, found, run_id)
+    found = await sync_to_async(_run_project)(request, project, run_id)
     page = await await_logs(
         found,
         run_id,
@@ -253,8 +252,7 @@ async def run_log(request: HttpRequest, project: str, run_id: str) -> JsonRespon
 def run_metric_series(request: Request, project: str, run_id: str) -> Response:
     """The run's metric definitions and points, per execution."""
     query = validated(MetricQuerySerializer, request.query_params)
-    found = project_by_name(project)
-    _authorize_run(request, found, run_id)
+    found = _run_project(request, project, run_id)
     page = run_metrics(
         found,
         run_id,
@@ -273,8 +271,7 @@ async def run_result(request: HttpRequest, project: str, run_id: str) -> JsonRes
     """The run's outcome: its root step's latest attempt, forwards followed; with ``wait`` held
     until the run finishes or time is up."""
     query = validated(WaitQuerySerializer, request.GET)
-    found = await sync_to_async(project_by_name)(project)
-    await sync_to_async(_authorize_run)(request, found, run_id)
+    found = await sync_to_async(_run_project)(request, project, run_id)
     outcome = await await_outcome(found, run_id, query["wait"])
     return JsonResponse(OutcomeSerializer(outcome).data)
 
@@ -301,5 +298,8 @@ def queue(request: Request, project: str, workspace: str) -> Response:
     return Response(QueueSerializer({"executions": workspace_queue(space)}).data)
 
 
-def _authorize_run(request: HttpRequest | Request, found: Project, run_id: str) -> None:
+def _run_project(request: HttpRequest | Request, project: str, run_id: str) -> Project:
+    """The project named, once the request may view the workspace the run is in."""
+    found = project_by_name(project)
     authorize(request, Action.VIEW, run_workspace(found, run_id))
+    return found
