@@ -11,6 +11,7 @@ Each queued or assigned execution gets a status:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,13 +35,8 @@ def workspace_queue(workspace: Workspace, now: datetime | None = None) -> list[d
         .select_related("step")
         .order_by("created_at", "id")[:LIMIT]
     )
-    sessions = [
-        (declared_targets(s.targets) or set(), s.provides, s.accepts)
-        for s in WorkerSession.objects.filter(
-            workspace=workspace, expired_at=None, connected=True, draining=False
-        )
-    ]
-    run_requires = _run_requires({e.step.run_id for e in executions})
+    sessions = live_sessions(workspace)
+    run_requires = requires_by_run({e.step.run_id for e in executions})
     return [
         {
             "execution_id": execution.id,
@@ -57,7 +53,21 @@ def workspace_queue(workspace: Workspace, now: datetime | None = None) -> list[d
     ]
 
 
-def _run_requires(run_ids: set[str]) -> dict[str, Any]:
+Host = tuple[set[tuple[str, str, str]], policies.Tags, policies.Tags]
+"""A worker session that could take work: the targets it hosts, what it provides and accepts."""
+
+
+def live_sessions(workspace: Workspace) -> list[Host]:
+    """The workspace's connected worker sessions that take new work (not draining)."""
+    return [
+        (declared_targets(s.targets) or set(), s.provides or {}, s.accepts or {})
+        for s in WorkerSession.objects.filter(
+            workspace=workspace, expired_at=None, connected=True, draining=False
+        )
+    ]
+
+
+def requires_by_run(run_ids: set[str]) -> dict[str, policies.Tags]:
     """Each run's requires, as the orchestrator has them."""
     roots = dict(Step.objects.filter(run_id__in=run_ids, number=1).values_list("run_id", "options"))
     return {
@@ -66,11 +76,16 @@ def _run_requires(run_ids: set[str]) -> dict[str, Any]:
     }
 
 
+def execution_requires(step: Step, run_requires: Mapping[str, policies.Tags]) -> dict[str, list]:
+    """The requires an execution of the step must meet, given ``requires_by_run``'s answer."""
+    return policies.step_requires(run_requires.get(step.run_id), step.options, step.number == 1)
+
+
 def _status(
     execution: Execution,
     workspace: Workspace,
-    sessions: list[tuple[set[tuple[str, str, str]], dict, dict]],
-    run_requires: dict[str, Any],
+    sessions: list[Host],
+    run_requires: Mapping[str, policies.Tags],
     now: datetime,
 ) -> str:
     if execution.state == State.ASSIGNED:
@@ -80,10 +95,7 @@ def _status(
     if execution.execute_after is not None and execution.execute_after > now:
         return "scheduled"
     step = execution.step
-    requires = policies.effective_requires(
-        run_requires.get(step.run_id),
-        None if step.number == 1 else step.options.get("requires"),
-    )
+    requires = execution_requires(step, run_requires)
     target = (step.module, step.target, step.target_type)
     hosted = any(
         policies.can_run(targets, provides, accepts, target, requires)

@@ -12,11 +12,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from projects.models import WorkerSession
-from runs.models import Execution, Run, Step
-from runs.orchestration import policies
-from runs.orchestration.records import declared_targets
-from runs.queue import workspace_queue
+from runs.models import Execution, Step
+from runs.queue import Host, execution_requires, live_sessions, requires_by_run, workspace_queue
 from runs.states import UNFINISHED
 from runs.studio.links import execution_url
 from workspaces.models import Workspace
@@ -55,13 +52,8 @@ def explain_queue(workspace: Workspace, now: datetime | None = None) -> list[Wai
             "pk", flat=True
         )
     )
-    sessions = [
-        (declared_targets(s.targets) or set(), s.provides or {}, s.accepts or {})
-        for s in WorkerSession.objects.filter(
-            workspace=workspace, expired_at=None, connected=True, draining=False
-        )
-    ]
-    requires = _requires_by_run({e.step.run_id for e in executions.values()})
+    sessions = live_sessions(workspace)
+    requires = requires_by_run({e.step.run_id for e in executions.values()})
     explained = []
     for entry in entries:
         execution = executions.get(entry["execution_id"])
@@ -80,27 +72,16 @@ def explain_queue(workspace: Workspace, now: datetime | None = None) -> list[Wai
             session=execution.session_id,
         )
         item.dependencies = [d for d in execution.wait_for or [] if d in unfinished]
-        step_requires = policies.effective_requires(
-            requires.get(step.run_id), None if step.number == 1 else step.options.get("requires")
-        )
-        item.reason = _reason(item, step, step_requires, sessions)
+        item.reason = _reason(item, step, execution_requires(step, requires), sessions)
         explained.append(item)
     return explained
-
-
-def _requires_by_run(run_ids: set[str]) -> dict[str, dict]:
-    roots = dict(Step.objects.filter(run_id__in=run_ids, number=1).values_list("run_id", "options"))
-    return {
-        run_id: policies.run_requires(own, roots.get(run_id))
-        for run_id, own in Run.objects.filter(id__in=run_ids).values_list("id", "requires")
-    }
 
 
 def _reason(
     item: Waiting,
     step: Step,
     requires: dict[str, list],
-    sessions: list[tuple[set[tuple[str, str, str]], dict, dict]],
+    sessions: list[Host],
 ) -> str:
     if item.status == "assigned":
         return "Running on a worker."
