@@ -6,17 +6,24 @@ which refuses with ``unauthorized`` (who are you?) or ``forbidden`` (naming the 
 the grant that is missing); Studio asks ``may(user, action, workspace)`` to decide what to show.
 What each principal is granted is in ``projects.principals``; what each role allows in
 ``projects.actions``.
+
+An input's ``requires`` narrows who may answer it among people: ``meets_requires`` (and
+``requires_in_words`` to say whom it is for), which ``runs.inputs.may_answer`` adds to the
+``respond`` grant.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import Group
 
 from projects import authentication, principals
 from projects.actions import Action
 from projects.errors import Code, DomainError
 from projects.patterns import covers
-from projects.principals import Principal
+from projects.principals import Kind, Principal
 
 if TYPE_CHECKING:
     from workspaces.models import Workspace
@@ -28,8 +35,10 @@ __all__ = [
     "authorize",
     "check",
     "may",
+    "meets_requires",
     "principal_of",
     "principal_of_user",
+    "requires_in_words",
 ]
 
 
@@ -134,3 +143,54 @@ def authorize(
     principal = principal_of(request)
     check(principal, action, workspace, project_id=project_id)
     return principal
+
+
+def _wanted_groups(requires: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
+    """Each key of ``requires`` with the names of the groups that meet it (``<key>:<value>``);
+    a key without values asks nothing."""
+    return {
+        key: [f"{key}:{value}" for value in values]
+        for key, values in (requires or {}).items()
+        if values
+    }
+
+
+def _group_names(who: Any, principal: Principal) -> frozenset[str]:
+    """The names of a person's groups: read once per user object (one request, one page), or
+    for a principal once per call."""
+    if isinstance(who, Principal):
+        rows = Group.objects.filter(user__id=principal.user_id)
+        return frozenset(rows.values_list("name", flat=True))
+    cached = getattr(who, "_coflux_groups", None)
+    if cached is None:
+        cached = frozenset(who.groups.values_list("name", flat=True))
+        who._coflux_groups = cached
+    return cached
+
+
+def meets_requires(who: Any, requires: Mapping[str, Sequence[str]] | None) -> bool:
+    """Whether ``who`` (a ``Principal`` or a Django user) is among those an input's
+    ``requires`` (``{key: [values]}``) is for: in a Django group ``<key>:<value>`` for at least
+    one value of every key. A superuser meets any.
+
+    Only people are narrowed so: tokens (super, service, worker session) are automation, and
+    an anonymous caller (authentication off) is nobody in particular; what they may answer is
+    what their grants say.
+    """
+    wanted = _wanted_groups(requires)
+    if not wanted:
+        return True
+    principal = who if isinstance(who, Principal) else principal_of_user(who)
+    if principal.kind != Kind.USER or principal.superuser:
+        return True
+    groups = _group_names(who, principal)
+    return all(not groups.isdisjoint(names) for names in wanted.values())
+
+
+def requires_in_words(requires: Mapping[str, Sequence[str]] | None) -> str:
+    """Whom ``requires`` is for, as the groups needed: ``team:ops or team:sre``, ``(team:ops or
+    team:sre) and region:eu``; empty when it asks nothing."""
+    clauses = [" or ".join(names) for names in _wanted_groups(requires).values()]
+    if len(clauses) > 1:
+        clauses = [f"({clause})" if " or " in clause else clause for clause in clauses]
+    return " and ".join(clauses)

@@ -45,6 +45,8 @@ class Principal:
     token_id: str | None = None
     session_id: str | None = None
     user_id: int | None = None
+    superuser: bool = False
+    """A Django superuser: admin everywhere, and every input's ``requires`` is met."""
 
     @property
     def is_authenticated(self) -> bool:
@@ -83,7 +85,8 @@ def for_user(user: Any) -> Principal:
         return anonymous(open_access=False)
     name = f"user {user.get_username()}"
     if user.is_superuser:
-        return Principal(Kind.USER, name, (Grant(ALL, ALL_ACTIONS),), user_id=user.pk)
+        grants = (Grant(ALL, ALL_ACTIONS),)
+        return Principal(Kind.USER, name, grants, user_id=user.pk, superuser=True)
     rows = RoleGrant.objects.filter(user=user) | RoleGrant.objects.filter(
         group__in=user.groups.all()
     )

@@ -11,14 +11,20 @@ from coflux_server.api_schema import BODY, PROJECT, errors
 from projects.access import project_by_name
 from projects.actions import Action
 from projects.errors import Code
-from projects.permissions import authorize
+from projects.permissions import authorize, principal_of
 from runs.input_serializers import (
     DismissSerializer,
     InputListSerializer,
     InputSerializer,
     RespondSerializer,
 )
-from runs.inputs import dismiss_input, input_by_id, respond_input, workspace_inputs
+from runs.inputs import (
+    check_may_answer,
+    dismiss_input,
+    input_by_id,
+    respond_input,
+    workspace_inputs,
+)
 from workspaces import api as workspaces_api
 
 WORKSPACE = (*PROJECT, Code.INVALID_WORKSPACE, Code.WORKSPACE_NOT_FOUND)
@@ -30,7 +36,8 @@ ANSWER = (
     Code.INPUT_ALREADY_ANSWERED,
     Code.ORCHESTRATOR_UNAVAILABLE,
 )
-"""Refusals of a response or a dismissal."""
+"""Refusals of a response or a dismissal (``forbidden`` also for a person the input's
+``requires`` is not for)."""
 
 
 @extend_schema(
@@ -68,12 +75,14 @@ def input_detail(request: Request, project: str, run_id: str, number: str) -> Re
 @extend_schema(request=RespondSerializer, responses={200: InputSerializer, **errors(*ANSWER)})
 @api_view(["POST"])
 def respond(request: Request, project: str, run_id: str, number: str) -> Response:
-    """Answer an input, once; the value must match its schema."""
+    """Answer an input, once; the value must match its schema. A person must be in the groups
+    its ``requires`` names (``<key>:<value>``, one value of every key)."""
     body = RespondSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     owner = project_by_name(project)
     asked = input_by_id(owner, _input_id(run_id, number))
-    who = authorize(request, Action.RESPOND, asked.workspace)
+    who = principal_of(request)
+    check_may_answer(who, asked)
     found = respond_input(owner, asked.id, body.validated_data["value"], by=who.name)
     return Response(InputSerializer(found).data)
 
@@ -85,6 +94,7 @@ def dismiss(request: Request, project: str, run_id: str, number: str) -> Respons
     DismissSerializer(data=request.data).is_valid(raise_exception=True)
     owner = project_by_name(project)
     asked = input_by_id(owner, _input_id(run_id, number))
-    who = authorize(request, Action.RESPOND, asked.workspace)
+    who = principal_of(request)
+    check_may_answer(who, asked)
     found = dismiss_input(owner, asked.id, by=who.name)
     return Response(InputSerializer(found).data)

@@ -4,6 +4,10 @@ Answering changes what the orchestrator holds (who waits for the input, suspende
 to resume), so a response or a dismissal is a command to the project's orchestrator, which
 checks the response against the input's schema, takes only the first answer, and replies once
 that has committed (``runs.orchestration.inputs``).
+
+Who may answer: whoever has the ``respond`` grant in the input's workspace and, for a person,
+is in the groups its ``requires`` names (``projects.permissions.meets_requires``). The API and
+Studio check it (``check_may_answer``, ``check_requires``) before they answer.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from coflux_wire.values import MAX_DATA_DEPTH, depth
 from projects.errors import Code, DomainError
 from projects.mailbox import call_orchestrator
 from projects.models import Project
+from projects.permissions import Action, check, may, meets_requires, requires_in_words
+from projects.principals import Principal
 from runs.models import Input
 from runs.orchestration.inputs import is_input_id
 from runs.values import from_plain_json
@@ -53,6 +59,35 @@ def input_by_id(project: Project, input_id: str) -> Input:
             f"No input {input_id!r}.", code=Code.INPUT_NOT_FOUND, details={"input": input_id}
         )
     return found
+
+
+def may_answer(who: Any, found: Input) -> bool:
+    """Whether ``who`` (a ``Principal`` or a Django user) may respond to or dismiss ``found``:
+    the ``respond`` grant in its workspace, and its ``requires`` met."""
+    return may(who, Action.RESPOND, found.workspace) and meets_requires(who, found.requires)
+
+
+def for_whom(found: Input) -> str:
+    """Whom an input is for, as the groups needed (``team:ops or team:sre``); empty when it is
+    for anyone who may respond in its workspace."""
+    return requires_in_words(found.requires)
+
+
+def check_requires(who: Any, found: Input) -> None:
+    """Refuse (``forbidden``) a person outside the groups ``found``'s ``requires`` names,
+    saying which groups it is for."""
+    if not meets_requires(who, found.requires):
+        raise DomainError(
+            f"This input is for {for_whom(found)}.",
+            code=Code.FORBIDDEN,
+            details={"input": found.id, "requires": found.requires},
+        )
+
+
+def check_may_answer(who: Principal, found: Input) -> None:
+    """Refuse (``forbidden``) unless ``may_answer``: the ``respond`` grant, then ``requires``."""
+    check(who, Action.RESPOND, found.workspace)
+    check_requires(who, found)
 
 
 def respond_input(project: Project, input_id: str, value: Any, by: str = "") -> Input:

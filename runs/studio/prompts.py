@@ -20,8 +20,8 @@ from typing import Any
 
 from django.utils.safestring import SafeString
 
-from projects.permissions import Action, may
-from runs.inputs import response_of, workspace_inputs
+from projects.permissions import Action, may, meets_requires
+from runs.inputs import for_whom, response_of, workspace_inputs
 from runs.models import Input, Run
 from runs.studio.markdown import render_markdown
 from runs.values import describe
@@ -40,7 +40,8 @@ ANSWERED_SHOWN = 20
 
 
 def inputs_part(workspace: Workspace, user: Any) -> dict[str, Any]:
-    """The workspace's pending inputs (oldest first), then the latest answered ones."""
+    """The workspace's pending inputs (oldest first), then the latest answered ones; the user
+    may answer those whose ``requires`` they meet, if they may respond here at all."""
     allowed = may(user, Action.RESPOND, workspace)
     pending = workspace_inputs(workspace, state=Input.State.PENDING)
     answered = (
@@ -51,8 +52,8 @@ def inputs_part(workspace: Workspace, user: Any) -> dict[str, Any]:
     )
     return {
         "workspace": workspace,
-        "pending": [prompt_of(found, allowed) for found in pending],
-        "answered": [prompt_of(found, allowed) for found in answered],
+        "pending": [prompt_of(found, _answers(user, found, allowed)) for found in pending],
+        "answered": [prompt_of(found, _answers(user, found, allowed)) for found in answered],
     }
 
 
@@ -61,8 +62,16 @@ def run_inputs_part(run: Run, user: Any) -> dict[str, Any]:
     found = Input.objects.filter(run=run).select_related("workspace").order_by("number")
     return {
         "run": run,
-        "prompts": [prompt_of(i, may(user, Action.RESPOND, i.workspace)) for i in found],
+        "prompts": [
+            prompt_of(i, _answers(user, i, may(user, Action.RESPOND, i.workspace))) for i in found
+        ],
     }
+
+
+def _answers(user: Any, found: Input, may_respond: bool) -> bool:
+    """Whether the user, who ``may_respond`` in the input's workspace, may answer it. Their
+    groups are read only for an input with ``requires``, and once (cached on the user)."""
+    return may_respond and meets_requires(user, found.requires)
 
 
 def render_prompt(found: Input) -> SafeString:
@@ -118,6 +127,8 @@ class PromptView:
     dismiss_label: str
     response: dict[str, Any] | None
     may_respond: bool
+    for_whom: str
+    """The groups the input is for (``team:ops or team:sre``); empty: anyone who may respond."""
     error: str = ""
 
     @property
@@ -137,6 +148,7 @@ def prompt_of(found: Input, may_respond: bool, error: str = "") -> PromptView:
         dismiss_label=actions.get("dismiss") or "Dismiss",
         response=response_of(found),
         may_respond=may_respond,
+        for_whom=for_whom(found),
         error=error,
     )
 

@@ -1,5 +1,7 @@
 """Inputs in Studio: the workspace's inputs page, and answering a prompt (from that page or the
-run page). Who may answer is ``projects.permissions.may(user, Action.RESPOND, workspace)``."""
+run page). Who may answer: those who may respond in the workspace
+(``projects.permissions.may(user, Action.RESPOND, workspace)``, else 403) and are in the groups
+the input's ``requires`` names (else the card says whom it is for)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from projects.errors import DomainError
-from projects.permissions import Action
-from runs.inputs import dismiss_input, respond_input
+from projects.permissions import Action, meets_requires
+from runs.inputs import check_requires, dismiss_input, respond_input
 from runs.models import Input
 from runs.studio.context import workspace_page
 from runs.studio.http import is_partial, require, studio_project, studio_view, studio_workspace
@@ -43,6 +45,7 @@ def respond(request: HttpRequest, run_id: str, number: str) -> HttpResponse:
     require(request, Action.RESPOND, found.workspace)
     view = prompt_of(found, True)
     try:
+        check_requires(request.user, found)
         value = response_from(found.schema, view.fields, request.POST)
         respond_input(studio_project(), found.id, value, by=request.user.get_username())
     except (FormError, DomainError) as error:
@@ -56,6 +59,7 @@ def dismiss(request: HttpRequest, run_id: str, number: str) -> HttpResponse:
     found = _input_or_404(run_id, number)
     require(request, Action.RESPOND, found.workspace)
     try:
+        check_requires(request.user, found)
         dismiss_input(studio_project(), found.id, by=request.user.get_username())
     except DomainError as error:
         return _answered(request, found, error.message)
@@ -77,7 +81,8 @@ def _answered(request: HttpRequest, found: Input, error: str) -> HttpResponse:
     found.refresh_from_db()
     if is_partial(request):
         # An error is drawn in the card (htmx swaps only successful responses).
-        context = {"p": prompt_of(found, True, error), "next": request.POST.get("next", "")}
+        view = prompt_of(found, meets_requires(request.user, found.requires), error)
+        context = {"p": view, "next": request.POST.get("next", "")}
         return render(request, PROMPT, context)
     if error:
         messages.error(request, error)

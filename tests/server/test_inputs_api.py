@@ -10,11 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
 
+from projects import principals
 from projects.errors import Code, DomainError
+from projects.models import Role, RoleGrant
+from projects.tokens import create_token
 from runs import inputs
 from runs.orchestration.bus import REPLY_PREFIX
 from tests.orchestration.support import Harness, messages, queue_run, value
+from tests.server.conftest import Api
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +155,51 @@ def test_a_workspace_lists_its_inputs_by_run_and_state(api, harness):
     refused = api.get(f"{BASE}/workspaces/default/inputs", state="maybe")
     assert refused.status_code == 400
     assert api.get(f"{BASE}/workspaces/nowhere/inputs").status_code == 404
+
+
+def operator(name: str, *groups: str) -> Api:
+    """The API as a person logged in to Studio, an operator everywhere, in ``groups``."""
+    user = User.objects.create_user(name)
+    RoleGrant.objects.create(user=user, role=Role.OPERATOR, workspaces="*")
+    for group in groups:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    client = Client()
+    client.force_login(user)
+    return Api(client)
+
+
+def test_a_routed_input_is_refused_to_a_person_outside_its_groups(harness):
+    input_id = ask(harness, requires={"team": ["ops", "sre"]})
+    outsider = operator("dev", "team:dev")
+    for verb, body in (("respond", {"value": 1}), ("dismiss", None)):
+        refused = outsider.post(f"{BASE}/inputs/{input_id}/{verb}", body)
+        assert refused.status_code == 403, verb
+        assert refused.json()["error"] == "forbidden"
+        assert refused.json()["message"] == "This input is for team:ops or team:sre."
+    assert inputs.input_by_id(harness.project, input_id).state == "pending"
+
+    member = operator("sre", "team:sre")
+    response = member.post(f"{BASE}/inputs/{input_id}/respond", {"value": 1})
+    assert response.status_code == 200, response.content
+    assert response.json()["respondedBy"] == "user sre"
+
+
+def test_a_person_answers_an_input_without_requires(harness):
+    input_id = ask(harness)
+    response = operator("dev").post(f"{BASE}/inputs/{input_id}/dismiss")
+    assert response.status_code == 200, response.content
+
+
+def test_tokens_answer_routed_inputs(api, harness):
+    token, secret = create_token(principals.super_principal(), harness.project, "ci", ["*"])
+    service = Api(Client(headers={"Authorization": f"Bearer {secret}"}))
+    first = ask(harness, requires={"team": ["ops"]})
+    response = service.post(f"{BASE}/inputs/{first}/respond", {"value": 1})
+    assert response.status_code == 200, response.content
+    assert response.json()["respondedBy"] == f"token {token.id} (ci)"
+
+    second = ask(harness, ref="2", template="Other?", requires={"team": ["ops"]})
+    assert api.post(f"{BASE}/inputs/{second}/dismiss").status_code == 200
 
 
 def test_the_schema_describes_the_inputs_api(api, harness):

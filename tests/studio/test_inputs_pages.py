@@ -1,16 +1,21 @@
 """Inputs in Studio without a browser: the prompt's Markdown and placeholders, the form made
 from a schema and read back, the inputs page and its count in the chrome, answering from a
-form (with and without htmx) through a real orchestrator, and who may answer."""
+form (with and without htmx) through a real orchestrator, and who may answer: those who may
+respond, and for an input with ``requires``, only the people in its groups."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.http import QueryDict
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from projects.errors import Code, DomainError
+from projects.models import Role, RoleGrant
 from runs import inputs
 from runs.models import Input
 from runs.orchestration.bus import REPLY_PREFIX
@@ -188,3 +193,68 @@ def test_only_those_allowed_see_the_form_and_may_answer(client, harness, monkeyp
 
 def test_an_unknown_input_is_not_found(studio, harness):
     assert studio.post("/inputs/Rtest1/i9/respond", {}).status_code == 404
+
+
+# --- inputs routed by their requires ------------------------------------------------------
+
+TEAM = {"team": ["ops", "sre"]}
+
+
+def operator(name: str, *groups: str) -> Client:
+    """A client logged in as an operator everywhere, in ``groups``."""
+    user = User.objects.create_user(name)
+    RoleGrant.objects.create(user=user, role=Role.OPERATOR, workspaces="*")
+    for group in groups:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_routed_input_shows_its_form_only_to_its_groups(harness):
+    ask(harness, requires=TEAM)
+    outsider, member = operator("dev", "team:dev"), operator("sre", "team:sre")
+    for path in ("/runs/Rtest1", "/w/default/inputs"):
+        page = outsider.get(path).content.decode()
+        assert "For team:ops or team:sre" in page, path
+        assert "/inputs/Rtest1/i1/respond" not in page, path
+        assert "/inputs/Rtest1/i1/dismiss" not in page, path
+        page = member.get(path).content.decode()
+        assert "For team:ops or team:sre" in page, path
+        assert "/inputs/Rtest1/i1/respond" in page, path
+
+
+def test_an_input_without_requires_keeps_its_form_for_anyone_who_may_respond(harness):
+    ask(harness)
+    page = operator("dev").get("/w/default/inputs").content.decode()
+    assert "/inputs/Rtest1/i1/respond" in page and "For " not in page
+
+
+def test_answering_outside_the_groups_is_refused_and_the_input_stays_pending(harness):
+    ask(harness, requires=TEAM)
+    outsider = operator("dev", "team:dev")
+    refusal = "This input is for team:ops or team:sre."
+
+    page = outsider.post(
+        "/inputs/Rtest1/i1/respond", {"next": "/w/default/inputs"}, follow=True
+    ).content.decode()
+    assert refusal in page
+    card = outsider.post("/inputs/Rtest1/i1/dismiss", HTTP_HX_REQUEST="true").content.decode()
+    assert refusal in card
+    assert "For team:ops or team:sre" in card and "<form" not in card
+    assert Input.objects.get(id="Rtest1/i1").state == "pending"
+
+    operator("ops", "team:ops").post("/inputs/Rtest1/i1/respond", {})
+    found = Input.objects.get(id="Rtest1/i1")
+    assert (found.state, found.responded_by) == ("responded", "ops")
+
+
+def test_a_page_reads_the_users_groups_once(harness):
+    ask(harness, requires=TEAM)
+    ask(harness, ref="2", template="Other?", placeholders={}, requires={"region": ["eu"]})
+    outsider = operator("dev", "team:dev")
+    for path in ("/runs/Rtest1", "/w/default/inputs"):
+        with CaptureQueriesContext(connection) as queries:
+            assert outsider.get(path).status_code == 200
+        reads = [q["sql"] for q in queries if '"auth_group"."name"' in q["sql"]]
+        assert len(reads) == 1, (path, reads)
