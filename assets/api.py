@@ -21,20 +21,14 @@ from projects.actions import Action
 from projects.errors import Code, DomainError
 from projects.models import Project
 from projects.permissions import authorize
-from runs.identifiers import is_execution_id
+from runs.access import find_execution
 from runs.models import Execution
 
 
 def _execution(project: Project, execution_id: str | None) -> Execution | None:
     if execution_id is None:
         return None
-    found = (
-        Execution.objects.filter(pk=execution_id, step__run__project=project)
-        .select_related("workspace")
-        .first()
-        if is_execution_id(execution_id)
-        else None
-    )
+    found = find_execution(project, execution_id)
     if found is None:
         raise DomainError(f"No execution {execution_id!r}.", code=Code.EXECUTION_NOT_FOUND)
     return found

@@ -23,15 +23,21 @@ def run_workspace(project: Project, run_id: str) -> Workspace:
     return run.workspace
 
 
-def execution_workspace(project: Project, execution_id: str) -> Workspace:
-    """The workspace the execution runs in."""
-    execution = (
+def find_execution(project: Project, execution_id: str) -> Execution | None:
+    """The project's execution with its workspace; None if there is none (or the ID is not one
+    an execution could have)."""
+    if not is_execution_id(execution_id):
+        return None
+    return (
         Execution.objects.filter(pk=execution_id, step__run__project=project)
         .select_related("workspace")
         .first()
-        if is_execution_id(execution_id)
-        else None
     )
+
+
+def execution_workspace(project: Project, execution_id: str) -> Workspace:
+    """The workspace the execution runs in."""
+    execution = find_execution(project, execution_id)
     if execution is None:
         raise DomainError(
             f"No execution {execution_id!r}.",
