@@ -281,27 +281,29 @@ def _check_options(options: dict[str, Any]) -> None:
     if type(options.get("recurrent", False)) is not bool:
         _fail("submit: option 'recurrent'", "must be a boolean")
     _optional(options.get("requires"), _check_tags, "submit: option 'requires'")
-    cache = options.get("cache")
+    cache = _object_option(options, "cache")
     if cache is not None:
-        if type(cache) is not dict:
-            _fail("submit: option 'cache'", "must be an object or null")
         _optional(cache.get("params"), _check_indexes, "submit: 'cache.params'")
         _optional(cache.get("max_age_ms"), _check_duration, "submit: 'cache.max_age_ms'")
         for field in ("namespace", "version"):
             if type(cache.get(field)) not in (str, type(None)):
                 _fail(f"submit: 'cache.{field}'", "must be a string or null")
-    defer = options.get("defer")
+    defer = _object_option(options, "defer")
     if defer is not None:
-        if type(defer) is not dict:
-            _fail("submit: option 'defer'", "must be an object or null")
         _optional(defer.get("params"), _check_indexes, "submit: 'defer.params'")
-    retries = options.get("retries")
+    retries = _object_option(options, "retries")
     if retries is not None:
-        if type(retries) is not dict:
-            _fail("submit: option 'retries'", "must be an object or null")
         _optional(retries.get("limit"), _check_count, "submit: 'retries.limit'")
         for field in ("backoff_min_ms", "backoff_max_ms"):
             _optional(retries.get(field), _check_duration, f"submit: 'retries.{field}'")
+
+
+def _object_option(options: dict[str, Any], option: str) -> dict[str, Any] | None:
+    """The option that holds an object of settings, or None; anything else is refused."""
+    value = options.get(option)
+    if value is not None and type(value) is not dict:
+        _fail(f"submit: option {option!r}", "must be an object or null")
+    return value
 
 
 def _submit_input(message: dict[str, Any]) -> None:
