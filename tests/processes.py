@@ -45,6 +45,15 @@ def wait_until(check, timeout: float = 20.0, interval: float = 0.05, message: st
     raise AssertionError(f"timed out waiting: {message or check}")
 
 
+def redis_layer() -> dict[str, str]:
+    """A server's environment for the Redis channel layer, under a channel prefix of its own so
+    that tests running at the same time do not hear each other."""
+    return {
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "COFLUX_CHANNEL_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+    }
+
+
 class Database:
     """A fresh PostgreSQL database for one server, or nothing on SQLite."""
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 
 import psycopg
 import pytest
 
 from tests.e2e.flows.marks import count
 from tests.e2e.test_chaos import result_riding_out_restarts
-from tests.processes import Server, wait_until
+from tests.processes import Server, redis_layer, wait_until
 
 pytestmark = [
     pytest.mark.e2e,
@@ -40,8 +39,7 @@ def lease_holder(server: Server) -> tuple[str, float]:
 def server(tmp_path):
     server = Server(
         tmp_path / "server",
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        COFLUX_CHANNEL_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
+        **redis_layer(),
         COFLUX_PROCESSES="3",
         COFLUX_SESSION_GRACE="30",
     ).start()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import signal
-import uuid
 
 import pytest
 
-from tests.processes import Server
+from tests.processes import Server, redis_layer
 
 pytestmark = pytest.mark.e2e
 
@@ -19,8 +18,7 @@ def pair(tmp_path):
     """Two servers sharing a database and a Redis channel layer; the first orchestrates."""
     first = Server(
         tmp_path / "first",
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        COFLUX_CHANNEL_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
+        **redis_layer(),
         COFLUX_LEASE_SECONDS="3",
     ).start()
     second = Server(
