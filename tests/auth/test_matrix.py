@@ -17,11 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.db import transaction
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from projects.actions import Action
-from tests.auth.world import BLOB, BLOB_KEY, PRINCIPALS, WORKSPACES, World, make_world
+from tests.auth.world import (
+    BLOB,
+    BLOB_KEY,
+    PRINCIPALS,
+    WORKSPACES,
+    World,
+    make_world,
+    url_routes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -332,18 +338,8 @@ CALLS: list[Call] = [
 ]
 
 
-def routes(patterns: list[Any], prefix: str = "") -> list[str]:
-    found = []
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            found += routes(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            found.append(prefix + str(pattern.pattern))
-    return found
-
-
 def api_routes() -> set[str]:
-    return {r for r in routes(get_resolver().url_patterns) if r.startswith(("api/", "^blobs/"))}
+    return {r for r in url_routes() if r.startswith(("api/", "^blobs/"))}
 
 
 def test_every_endpoint_is_in_the_matrix() -> None:
@@ -352,8 +348,7 @@ def test_every_endpoint_is_in_the_matrix() -> None:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Any) -> World:
-    settings.DATA_DIR = tmp_path
-    return make_world(monkeypatch, settings)
+    return make_world(monkeypatch, settings, tmp_path)
 
 
 def request(world: World, principal: str, call: Call, w: str) -> Any:
@@ -365,23 +360,15 @@ def request(world: World, principal: str, call: Call, w: str) -> Any:
     return client.generic(call.method, call.path(world, w), data, content_type="application/json")
 
 
-class Rollback(Exception):
-    pass
-
-
 def outcome(world: World, principal: str, call: Call, w: str) -> tuple[int, dict[str, Any]]:
     """The answer to ``principal``'s request, made in a savepoint that is then rolled back."""
-    answer: tuple[int, dict[str, Any]] = (0, {})
-    try:
-        with transaction.atomic():
-            response = request(world, principal, call, w)
-            is_json = response.get("Content-Type", "").startswith("application/json")
-            answer = (response.status_code, response.json() if is_json else {})
-            raise Rollback
-    except Rollback:
-        pass
-    world.reload()
-    return answer
+
+    def answer() -> tuple[int, dict[str, Any]]:
+        response = request(world, principal, call, w)
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        return response.status_code, response.json() if is_json else {}
+
+    return world.rolled_back(answer)
 
 
 def mismatch(principal: str, call: Call, w: str, status: int, body: dict[str, Any]) -> str:

@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import transaction
-from django.urls import get_resolver
 
 from projects.actions import Action
-from tests.auth.test_matrix import Rollback, routes
-from tests.auth.world import PRINCIPALS, WORKSPACES, World, make_world
+from tests.auth.world import PRINCIPALS, WORKSPACES, World, make_world, url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -184,7 +181,7 @@ PAGES: list[Page] = [
 def studio_routes() -> set[str]:
     return {
         route
-        for route in routes(get_resolver().url_patterns)
+        for route in url_routes()
         if not route.startswith(("api/", "^blobs/", "admin/")) and route not in PUBLIC
     }
 
@@ -195,25 +192,20 @@ def test_every_studio_route_is_in_the_matrix() -> None:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Any) -> World:
-    settings.DATA_DIR = tmp_path
-    return make_world(monkeypatch, settings)
+    return make_world(monkeypatch, settings, tmp_path)
 
 
 def answer(world: World, principal: str, page: Page, w: str) -> Any:
-    response = None
-    try:
-        with transaction.atomic():
-            client = world.client(principal)
-            data = page.data(world, w) if page.data is not None else {}
-            if page.method == "GET":
-                response = client.get(page.path(world, w))
-            else:
-                response = client.post(page.path(world, w), data)
-            raise Rollback
-    except Rollback:
-        pass
-    world.reload()
-    return response
+    """The response to ``principal``'s request, made in a savepoint that is then rolled back."""
+
+    def respond() -> Any:
+        client = world.client(principal)
+        if page.method == "GET":
+            return client.get(page.path(world, w))
+        data = page.data(world, w) if page.data is not None else {}
+        return client.post(page.path(world, w), data)
+
+    return world.rolled_back(respond)
 
 
 def mismatch(principal: str, page: Page, w: str, response: Any) -> str:

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from assets.blobs import store_blob
 from assets.models import Asset
@@ -51,6 +55,7 @@ PRINCIPALS = (
 )
 BLOB = b"a blob of the matrix\n"
 BLOB_KEY = hashlib.sha256(BLOB).hexdigest()
+T = TypeVar("T")
 
 
 @dataclass
@@ -88,6 +93,16 @@ class World:
     def reload(self) -> None:
         """Rebuild what the orchestrator holds from the database (after a rollback)."""
         self.orchestrator.reload()
+
+    def rolled_back(self, act: Callable[[], T]) -> T:
+        """What ``act`` returns, done in a savepoint that is then rolled back (and the
+        orchestrator reloaded), so that a request that archives or deletes changes nothing
+        that the next one finds."""
+        with transaction.atomic():
+            answer = act()
+            transaction.set_rollback(True)
+        self.reload()
+        return answer
 
     def client(self, principal: str) -> Client:
         """A test client speaking as ``principal``."""
@@ -162,8 +177,20 @@ def _place(world: World, name: str) -> Place:
     )
 
 
-def make_world(monkeypatch: pytest.MonkeyPatch, settings: Any) -> World:
-    """The world, its blobs under ``settings.DATA_DIR`` (set it to a directory of the test's)."""
+def url_routes(patterns: list[Any] | None = None, prefix: str = "") -> list[str]:
+    """Every route the URL resolver knows (below ``patterns``), as ``path()`` spells them."""
+    found = []
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            found += url_routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            found.append(prefix + str(pattern.pattern))
+    return found
+
+
+def make_world(monkeypatch: pytest.MonkeyPatch, settings: Any, data_dir: Path) -> World:
+    """The world, its blobs under ``data_dir`` (a directory of the test's)."""
+    settings.DATA_DIR = data_dir
     settings.COFLUX_LAUNCHER_TYPES = ["process"]
     project = Project.objects.ensure("default")
     world = World(project, Orchestrator(project.id))
