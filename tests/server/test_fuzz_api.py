@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from coflux_server.api_urls import urlpatterns
 from coflux_server.api_views import not_found
+from tests.json_paths import at, places
 from tests.processes import AUTH, Server
 from tests.sample_targets import GREET
 
@@ -173,17 +174,6 @@ def valid_bodies(template: str) -> list[Any]:
     return [{}, *RENAMES]
 
 
-def places(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path] if path else []
-    if isinstance(data, dict):
-        for key, item in data.items():
-            found += places(item, (*path, key))
-    elif isinstance(data, list):
-        for index, item in enumerate(data):
-            found += places(item, (*path, index))
-    return found
-
-
 @st.composite
 def mutated_body(draw: st.DrawFn, valid: list[Any]) -> Any:
     """A valid body with one or two leaves replaced, keys dropped or added."""
@@ -194,9 +184,7 @@ def mutated_body(draw: st.DrawFn, valid: list[Any]) -> Any:
             body[draw(TEXT)] = draw(JSON)
             continue
         path = draw(st.sampled_from(spots))
-        parent = body
-        for step in path[:-1]:
-            parent = parent[step]
+        parent = at(body, path[:-1])
         if isinstance(parent, dict) and draw(st.booleans()):
             del parent[path[-1]]
         else:

@@ -24,6 +24,7 @@ from runs import keys
 from runs.models import Execution, LogMessage, MetricDefinition, MetricPoint, Result, Step
 from runs.submission import submit_run
 from runs.values import from_plain_json
+from tests.json_paths import at, places
 from tests.sample_targets import GREET
 from tests.wire.messages import RESULTS, VALID
 from workspaces.manifests import parse_manifests, register_manifests
@@ -58,24 +59,6 @@ JSON = st.recursive(
 SAME_KIND = {str: TEXT, int: INTEGERS, float: FLOATS, bool: st.booleans()}
 
 SEEDS = [*VALID.values(), *({**VALID["result"], "result": result} for result in RESULTS)]
-
-
-def places(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every position in a message: keys of objects and indexes of lists."""
-    found = [path] if path else []
-    if isinstance(data, dict):
-        for key, item in data.items():
-            found += places(item, (*path, key))
-    elif isinstance(data, list):
-        for index, item in enumerate(data):
-            found += places(item, (*path, index))
-    return found
-
-
-def at(data: Any, path: tuple[Any, ...]) -> Any:
-    for step in path:
-        data = data[step]
-    return data
 
 
 ACTIONS = ("same kind", "any", "drop", "add")
