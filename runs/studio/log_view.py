@@ -21,6 +21,7 @@ from django.http import QueryDict
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from runs.logs import log_entry
 from runs.models import LogMessage, Run
 from runs.studio.durations import elapsed
 from runs.studio.values_view import plain_text, render_value
@@ -238,12 +239,4 @@ def _fill(template: str, values: dict[str, Any]) -> tuple[str, set[str]]:
 def json_lines(run: Run, filters: LogFilters) -> Iterator[str]:
     """Every selected line as a JSON object per line, values in the wire format."""
     for line in _lines(run, filters).order_by("id").iterator(chunk_size=2000):
-        entry = {
-            "id": line.id,
-            "execution": line.execution_id,
-            "timestamp": int(line.timestamp.timestamp() * 1000),
-            "level": line.level,
-            "template": line.template,
-            "values": line.values,
-        }
-        yield json.dumps(entry, ensure_ascii=False) + "\n"
+        yield json.dumps(log_entry(line), ensure_ascii=False) + "\n"
