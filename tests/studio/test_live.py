@@ -12,11 +12,10 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
 from coflux_server.asgi import application
-from projects.models import Role, RoleGrant
 from runs.studio import live
 from runs.studio.live import StudioConsumer
 from tests.studio.run_support import RunBuilder
@@ -37,13 +36,6 @@ def in_loop(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
 @pytest.fixture
 def builder() -> RunBuilder:
     return RunBuilder()
-
-
-@pytest.fixture
-def user(builder: RunBuilder) -> User:
-    alice = User.objects.create_user("alice", password="correct horse")
-    RoleGrant.objects.create(user=alice, role=Role.ADMIN, workspaces="*")
-    return alice
 
 
 @pytest.fixture
