@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
 
 from coflux_wire import protocol
@@ -35,14 +37,17 @@ def hello(session=None, workspace="default", concurrency=0, targets=TARGETS, **t
     }
 
 
-def queue_run(workspace: Workspace, run_id: str = "Rtest1") -> str:
+def queue_run(
+    workspace: Workspace, run_id: str = "Rtest1", options: dict[str, Any] | None = None
+) -> str:
+    """A run of ``app.flows/main`` whose root step (with these options) is queued."""
     execution = create_run(
         project_id=workspace.project_id,
         workspace_id=workspace.pk,
         module="app.flows",
         target="main",
         arguments=[value(1)],
-        options={},
+        options=options or {},
         now=timezone.now(),
         due=None,
         run_id=run_id,

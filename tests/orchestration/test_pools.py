@@ -7,15 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from projects.models import WorkerSession
-from runs.creation import create_run
 from runs.models import Execution
 from runs.orchestration import pools
 from runs.orchestration.orchestrator import Orchestrator
 from runs.states import State
-from tests.orchestration.support import CHANNEL, messages, queue_run, result, value
+from tests.orchestration.support import CHANNEL, messages, queue_run, result
 from workspaces.models import Launch, Pool, Workspace
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("launchers")]
@@ -166,17 +164,7 @@ def test_a_pool_of_another_workspace_launches_nothing(harness):
 def test_requires_are_met_by_the_pools_provides(harness):
     make_pool(harness, name="plain")
     make_pool(harness, name="gpu", provides={"gpu": ["A100"]})
-    create_run(
-        project_id=harness.project.id,
-        workspace_id=harness.workspace.id,
-        module="app.flows",
-        target="main",
-        arguments=[value(1)],
-        options={"requires": {"gpu": ["A100"]}},
-        now=timezone.now(),
-        due=None,
-        run_id="Rgpu",
-    )
+    queue_run(harness.workspace, "Rgpu", {"requires": {"gpu": ["A100"]}})
 
     for _ in range(5):
         [job] = jobs(harness.tick({"kind": "wake"}), "launch")
@@ -236,16 +224,10 @@ def test_a_busy_worker_is_not_idle(harness):
 
 def test_a_dead_worker_ends_its_session_and_its_work_is_retried(harness):
     make_pool(harness)
-    create_run(
-        project_id=harness.project.id,
-        workspace_id=harness.workspace.id,
-        module="app.flows",
-        target="main",
-        arguments=[value(1)],
-        options={"retries": {"limit": 1, "backoff_min_ms": 0, "backoff_max_ms": 0}},
-        now=timezone.now(),
-        due=None,
-        run_id="Rretry",
+    queue_run(
+        harness.workspace,
+        "Rretry",
+        {"retries": {"limit": 1, "backoff_min_ms": 0, "backoff_max_ms": 0}},
     )
     [job] = jobs(harness.tick({"kind": "wake"}), "launch")
     report(harness, job["launch"], "launch", handle={"pid": 4242})
