@@ -337,7 +337,7 @@ def test_archiving_is_refused_while_a_live_workspace_is_based_on_it(server, tmp_
 
     assert refused.returncode == 1
     assert f"based on it: {child}" in refused.stderr
-    assert server.result(queued)["status"] == "queued"
+    assert server.result(queued, wait=0)["status"] == "queued"
     assert cli(server, "workspaces", "archive", "-w", child).returncode == 0
     code, archived = cli_json(server, "workspaces", "archive", "-w", workspace, "-o", "json")
     assert (code, archived["cancelled"]) == (0, [f"{queued}:1:1"])

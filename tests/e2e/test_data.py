@@ -105,9 +105,7 @@ def test_an_asset_is_restored_in_part_on_another_worker(server, workers):
 
 def asset_entries(server: Server, asset_id: str) -> list[AssetEntry]:
     found = server.api("GET", f"/assets/{asset_id}").json()
-    return [
-        AssetEntry(e["path"], e["blobKey"], e["size"], e["metadata"]) for e in found["entries"]
-    ]
+    return [AssetEntry(e["path"], e["blobKey"], e["size"], e["metadata"]) for e in found["entries"]]
 
 
 def test_assets_are_combined_and_filtered_without_uploading_again(server, workers):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from coflux_wire import protocol
 from tests.e2e.test_protocol import hello, receive, worker_socket
+from tests.fuzzing import examples
 from tests.processes import Server
 from tests.wire.test_fuzz import MESSAGES
 
@@ -42,7 +43,7 @@ def baseline(server):
 
 
 @settings(
-    max_examples=400,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from coflux_server.api_urls import urlpatterns
 from coflux_server.api_views import not_found
+from tests.fuzzing import examples
 from tests.json_paths import at, places
 from tests.processes import AUTH, Server
 from tests.sample_targets import GREET
@@ -291,7 +292,7 @@ def test_the_api_answers_every_request_without_a_server_error(seeded):
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as client:
 
         @settings(
-            max_examples=2500,
+            max_examples=examples(600),
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )

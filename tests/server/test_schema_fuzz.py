@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
+from tests.fuzzing import examples
 from tests.processes import AUTH, Server
 from tests.sample_targets import GREET
 
@@ -68,7 +69,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @settings(
-    max_examples=100,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,

@@ -24,6 +24,7 @@ from runs import keys
 from runs.models import Execution, LogMessage, MetricDefinition, MetricPoint, Result, Step
 from runs.submission import submit_run
 from runs.values import from_plain_json
+from tests.fuzzing import examples
 from tests.json_paths import at, places
 from tests.sample_targets import GREET
 from tests.wire.messages import RESULTS, VALID
@@ -108,13 +109,13 @@ def outcome(message: Any) -> dict[str, Any] | None:
         return None
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(MESSAGES)
 def test_a_message_validates_or_raises_a_protocol_error(message):
     outcome(message)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(250), deadline=None)
 @given(st.lists(MESSAGES, min_size=1, max_size=3))
 def test_a_frame_is_read_or_refused_with_a_protocol_error(messages):
     text = json.dumps(messages if len(messages) > 1 else messages[0])
@@ -128,7 +129,7 @@ def test_a_frame_is_read_or_refused_with_a_protocol_error(messages):
             assert protocol.messages_of(protocol.encode(accepted)) == [accepted]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text() | st.binary() | st.builds(lambda n: "[" * n + "]" * n, st.integers(0, 10**5)))
 def test_raw_frames_are_read_or_refused_with_a_protocol_error(text):
     try:
@@ -255,7 +256,7 @@ def store_result(result: dict[str, Any], execution: Execution, now: datetime) ->
 
 @pytest.mark.django_db
 @settings(
-    max_examples=1000,
+    max_examples=examples(300),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
