@@ -14,7 +14,7 @@ import coflux as cf
 from coflux._prompt import default_key
 from coflux._serialization import deserialize, serialize
 from coflux._zygote import Zygote
-from tests.sdk.support import Executor, executors, importable_module
+from tests.sdk.support import Executor, executors, importable_module, started_zygote
 
 FLOWS = """
 import datetime as dt
@@ -105,10 +105,7 @@ def flows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def zygote(flows: str) -> Iterator[Zygote]:
-    zygote = Zygote([flows])
-    zygote.manifest()
-    yield zygote
-    zygote.close()
+    yield from started_zygote(flows)
 
 
 @pytest.fixture
