@@ -72,7 +72,7 @@ def test_submitting_opens_the_new_run(studio: Client, registered) -> None:
     assert execution.state == "queued"
     # The list says who submitted it; runs from the API say so.
     html = studio.get("/w/default/").content.decode()
-    assert "<td>alice</td>" in html
+    assert "<td>user alice</td>" in html
 
 
 def test_an_empty_field_between_others_takes_its_default(studio: Client, registered) -> None:
