@@ -285,6 +285,7 @@ def assert_answered(response: httpx.Response) -> None:
     assert isinstance(body.get("details", {}), dict), (request, body)
 
 
+@pytest.mark.timeout(300)
 def test_the_api_answers_every_request_without_a_server_error(seeded):
     server = seeded.server
     before = memory_mb(server)

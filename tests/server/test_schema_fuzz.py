@@ -28,7 +28,8 @@ from tests.fuzzing import examples
 from tests.processes import AUTH, Server
 from tests.sample_targets import GREET
 
-pytestmark = pytest.mark.e2e
+# Every operation is a subtest of one test, which pytest-timeout times as a whole.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 BLOB = b"a blob for the schema fuzz\n"
 
