@@ -61,12 +61,21 @@ def _local(project_id: int) -> Inbox | None:
 async def post(project_id: int, envelope: dict[str, Any]) -> None:
     """Put an envelope in the project's orchestrator's inbox, wherever it runs: directly when
     it runs in this process, over the channel layer otherwise."""
+    await post_many(project_id, [envelope])
+
+
+async def post_many(project_id: int, envelopes: list[dict[str, Any]]) -> None:
+    """``post`` for several envelopes, in order; across processes they travel as one message
+    of the channel layer (one Redis round trip rather than one each)."""
+    if not envelopes:
+        return
     inbox = _local(project_id)
     if inbox is not None:
-        inbox.put(envelope)
+        for envelope in envelopes:
+            inbox.put(envelope)
         return
     await get_channel_layer().send(
-        orchestrator_channel(project_id), {"type": "envelope", "envelope": envelope}
+        orchestrator_channel(project_id), {"type": "envelopes", "envelopes": envelopes}
     )
 
 

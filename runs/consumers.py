@@ -157,26 +157,38 @@ class WorkerConsumer(AsyncWebsocketConsumer):
         except protocol.ProtocolError as exc:
             await self._refuse(exc)
             return
+        # A frame's messages go to the orchestrator together, in order: anything else done on
+        # the way (a hello, an error) first sends those before it.
+        pending: list[dict[str, Any]] = []
         for item in items:
             try:
                 message = protocol.validate(item, protocol.WORKER_MESSAGES)
             except protocol.ProtocolError as exc:
+                await self._forward(pending)
                 await self._refuse(exc, item)
                 continue
             if message["type"] == "hello":
+                await self._forward(pending)
                 await self._hello(message)
             elif self.session_id is None:
+                await self._forward(pending)
                 await self._send_error("not_ready", "send hello and wait for welcome first")
             else:
-                await bus.to_orchestrator(
-                    self.project_id,
+                pending.append(
                     {
                         "kind": "message",
                         "session": self.session_id,
                         "channel": self.channel_name,
                         "message": message,
-                    },
+                    }
                 )
+        await self._forward(pending)
+
+    async def _forward(self, envelopes: list[dict[str, Any]]) -> None:
+        """Send the envelopes gathered so far to the orchestrator, and forget them."""
+        if self.project_id is not None and envelopes:
+            await bus.to_orchestrator(self.project_id, *envelopes)
+            envelopes.clear()
 
     async def _refuse(self, exc: protocol.ProtocolError, item: Any = None) -> None:
         """Answer an invalid message, naming the call (``ref``) or the execution it was about,

@@ -39,8 +39,8 @@ def unregister_consumer(channel: str) -> None:
     _consumers.pop(channel, None)
 
 
-async def to_orchestrator(project_id: int, envelope: dict[str, Any]) -> None:
-    await mailbox.post(project_id, envelope)
+async def to_orchestrator(project_id: int, *envelopes: dict[str, Any]) -> None:
+    await mailbox.post_many(project_id, list(envelopes))
 
 
 async def to_consumers(outbox: list[tuple[str, dict[str, Any]]]) -> None:

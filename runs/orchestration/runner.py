@@ -192,8 +192,9 @@ class Runner:
                 )
                 await asyncio.sleep(1)
                 continue
-            if message.get("type") == "envelope":
-                self.put(message["envelope"])
+            if message.get("type") == "envelopes":
+                for envelope in message["envelopes"]:
+                    self.put(envelope)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()

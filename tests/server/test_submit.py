@@ -102,7 +102,7 @@ def test_it_wakes_the_orchestrator_once_the_run_is_committed(
     assert len(callbacks) == 1
     message = async_to_sync(layer.receive)(orchestrator_channel(registered.project_id))
     wake = {"kind": "wake", "executions": [ids["executionId"]]}
-    assert message == {"type": "envelope", "envelope": wake}
+    assert message == {"type": "envelopes", "envelopes": [wake]}
 
 
 def test_it_returns_the_existing_run_for_a_repeated_idempotency_key(api, registered):
