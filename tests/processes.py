@@ -3,19 +3,29 @@
 A ``Server`` runs ``manage.py serve`` on a free port with its own data directory, and on
 PostgreSQL (when ``DATABASE_URL`` is set) its own freshly created database, so tests never see
 each other's runs. It can be stopped and started again on the same data, like a restart.
+
+A new database starts as a copy of one migrated once for the current migrations (a template
+database on PostgreSQL, a file on SQLite), so that a server's start does not apply every
+migration again: the suite starts servers by the hundred.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import functools
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +64,65 @@ def redis_layer() -> dict[str, str]:
     }
 
 
+TEMPLATES = Path(tempfile.gettempdir()) / "coflux-test-templates"
+SQLITE_FILE = "coflux.sqlite3"
+
+
+@functools.cache
+def _migrations_key() -> str:
+    """Names the state the migrations leave a database in: a digest of their files."""
+    digest = hashlib.sha256()
+    for path in sorted(ROOT.glob("*/migrations/*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _templates_lock() -> Iterator[None]:
+    """Held while a template is made: the suite's SQLite and PostgreSQL runs go side by side."""
+    TEMPLATES.mkdir(exist_ok=True)
+    with open(TEMPLATES / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _migrate(data_dir: str, database_url: str = "") -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COFLUX_DATA_DIR": data_dir}
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def sqlite_template() -> Path:
+    """A migrated SQLite database file to copy."""
+    path = TEMPLATES / f"{_migrations_key()}.sqlite3"
+    with _templates_lock():
+        if not path.exists():
+            with tempfile.TemporaryDirectory() as data_dir:
+                _migrate(data_dir)
+                shutil.copyfile(Path(data_dir) / SQLITE_FILE, path.with_suffix(".part"))
+                path.with_suffix(".part").rename(path)
+    return path
+
+
+def postgres_template(admin_url: str) -> str:
+    """The name of a migrated PostgreSQL database to create others from."""
+    import psycopg
+
+    name = f"coflux_e2e_template_{_migrations_key()}"
+    with _templates_lock(), psycopg.connect(admin_url, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if found is None:
+            building = f"{name}_part"
+            conn.execute(f'DROP DATABASE IF EXISTS "{building}"')
+            conn.execute(f'CREATE DATABASE "{building}"')
+            with tempfile.TemporaryDirectory() as data_dir:
+                _migrate(data_dir, admin_url.rsplit("/", 1)[0] + "/" + building)
+            conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+    return name
+
+
 class Database:
     """A fresh PostgreSQL database for one server, or nothing on SQLite."""
 
@@ -63,9 +132,10 @@ class Database:
         if self.admin_url:
             import psycopg
 
+            template = postgres_template(self.admin_url)
             self.name = f"coflux_e2e_{uuid.uuid4().hex[:10]}"
             with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.name}"')
+                conn.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
             self.url = self.admin_url.rsplit("/", 1)[0] + "/" + self.name
 
     def drop(self) -> None:
@@ -105,6 +175,7 @@ class Server:
 
     def start(self) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._seed_sqlite()
         with open(self.log, "a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "serve", "--port", str(self.port)],
@@ -115,6 +186,15 @@ class Server:
             )
         wait_until(self._ready, timeout=60, message=f"server on {self.port}; see {self.log}")
         return self
+
+    def _seed_sqlite(self) -> None:
+        """On SQLite, a data directory without a database gets a copy of the migrated one."""
+        if self.env.get("DATABASE_URL"):
+            return
+        data_dir = Path(self.env["COFLUX_DATA_DIR"])
+        if not (data_dir / SQLITE_FILE).exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(sqlite_template(), data_dir / SQLITE_FILE)
 
     def _ready(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
