@@ -15,6 +15,11 @@ submit and the result's delivery. Through the API, a run is submitted and awaite
 runs, the single run's the median of ``--single``; the machine's speed varies from one second
 to the next, so compare figures taken in one sitting.
 
+``--checkout DIR`` serves (server, worker and CLI) from another checkout of the project,
+e.g. a ``git worktree`` of an earlier commit, to compare two versions in one sitting; a server
+that does not answer ``?wait=`` is awaited as its clients did, with a second request
+(``GET …/runs/<id>/result?wait=``).
+
 ``--big`` also runs one fan-out of that many tasks (its rate should match the 1,000's);
 ``--soak`` runs fan-outs of 1,000 until that many tasks have run, and reports the server's and
 the worker's resident memory at the start, the middle and the end.
@@ -74,6 +79,7 @@ class Deployment:
     env: dict[str, str]
     server: subprocess.Popen[bytes]
     worker: subprocess.Popen[bytes]
+    checkout: Path
 
     def rss_mb(self) -> tuple[float, float]:
         """Resident memory of the server and of the worker, each with its child processes."""
@@ -81,12 +87,15 @@ class Deployment:
 
 
 @contextmanager
-def deployment(database: str, processes: int) -> Iterator[Deployment]:
+def deployment(database: str, processes: int, checkout: Path) -> Iterator[Deployment]:
     with tempfile.TemporaryDirectory() as data_dir:
         env = {
             **os.environ,
             "COFLUX_DATA_DIR": data_dir,
-            "PYTHONPATH": str(ROOT),
+            # The checkout's own packages come before the installed ones.
+            "PYTHONPATH": os.pathsep.join(
+                str(checkout / part) for part in ("", "worker_sdk", "wire")
+            ),
             "COFLUX_SUPER_TOKEN_HASH": hashlib.sha256(TOKEN.encode()).hexdigest(),
             "COFLUX_TOKEN": TOKEN,
             "COFLUX_PROCESSES": str(processes),
@@ -97,16 +106,16 @@ def deployment(database: str, processes: int) -> Iterator[Deployment]:
             env["COFLUX_CHANNEL_PREFIX"] = f"bench-{uuid.uuid4().hex[:8]}"
         if database == "postgres":
             with postgres_database() as url:
-                yield from _serve({**env, "DATABASE_URL": url})
+                yield from _serve({**env, "DATABASE_URL": url}, checkout)
         else:
-            yield from _serve(env)
+            yield from _serve(env, checkout)
 
 
-def _serve(env: dict[str, str]) -> Iterator[Deployment]:
+def _serve(env: dict[str, str], checkout: Path) -> Iterator[Deployment]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT,
+        cwd=checkout,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -121,19 +130,19 @@ def _serve(env: dict[str, str]) -> Iterator[Deployment]:
         subprocess.run(
             [*coflux, "manifests", "register", "bench.workloads"],
             env=env,
-            cwd=ROOT,
+            cwd=checkout,
             check=True,
             stdout=subprocess.DEVNULL,
         )
         worker = subprocess.Popen(
             [*coflux, "worker", "--concurrency", "8", "bench.workloads"],
-            cwd=ROOT,
+            cwd=checkout,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         client = httpx.Client(base_url=f"{base}/api/projects/default", headers=headers, timeout=300)
-        deployed = Deployment(client, env, server, worker)
+        deployed = Deployment(client, env, server, worker, checkout)
         for _ in range(3):
             run_once(deployed, "single")  # warm up: connected, executors forked
         yield deployed
@@ -175,9 +184,14 @@ def run_once(deployed: Deployment, target: str, *arguments: int) -> Timing:
         params={"wait": 300},
         json={"module": "bench.workloads", "target": target, "arguments": list(arguments)},
     )
-    elapsed = time.perf_counter() - started
     response.raise_for_status()
     answer = response.json()
+    if "status" not in answer:
+        run_id = answer.get("runId") or answer["run_id"]
+        response = client.get(f"/runs/{run_id}/result", params={"wait": 300})
+        response.raise_for_status()
+        answer = {"runId": run_id, **response.json()}
+    elapsed = time.perf_counter() - started
     if answer.get("status") != "succeeded":
         raise RuntimeError(f"{target} did not succeed: {answer}")
     return Timing(elapsed, _engine_seconds(client.get(f"/runs/{answer['runId']}").json()))
@@ -189,7 +203,7 @@ def cli_once(deployed: Deployment, target: str, *arguments: int) -> float:
     subprocess.run(
         [*command, *map(json.dumps, arguments), "--output", "json"],
         env=deployed.env,
-        cwd=ROOT,
+        cwd=deployed.checkout,
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -198,8 +212,9 @@ def cli_once(deployed: Deployment, target: str, *arguments: int) -> float:
 
 def _engine_seconds(snapshot: dict) -> float:
     root = snapshot["steps"][0]["executions"][-1]
-    start = datetime.fromisoformat(root["assignedAt"])
-    end = datetime.fromisoformat(root["completedAt"])
+    # A checkout from before the API spoke camelCase names them assigned_at, completed_at.
+    start = datetime.fromisoformat(root.get("assignedAt") or root["assigned_at"])
+    end = datetime.fromisoformat(root.get("completedAt") or root["completed_at"])
     return (end - start).total_seconds()
 
 
@@ -273,6 +288,9 @@ def main() -> None:
     parser.add_argument("--cli", type=int, default=0, help="runs of `coflux submit` to time")
     parser.add_argument("--big", type=int, default=0, help="tasks in one large fan-out")
     parser.add_argument("--soak", type=int, default=0, help="tasks to run, reporting memory")
+    parser.add_argument(
+        "--checkout", type=Path, default=ROOT, help="serve from this checkout of the project"
+    )
     args = parser.parse_args()
     args.repeat = max(1, args.repeat)
 
@@ -282,7 +300,7 @@ def main() -> None:
         for processes in map(int, args.processes.split(",")):
             if processes > 1 and database != "postgres":
                 continue
-            with deployment(database, processes) as deployed:
+            with deployment(database, processes, args.checkout.resolve()) as deployed:
                 rows.append((database, processes, measure(deployed, args)))
                 if args.soak:
                     soaks.append((database, processes, soak(deployed, args.soak)))
