@@ -10,16 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from projects import principals
 from projects.errors import Code, DomainError
-from projects.models import Role, RoleGrant
 from projects.tokens import create_token
 from runs import inputs
 from runs.orchestration.bus import REPLY_PREFIX
 from tests.orchestration.support import Harness, messages, queue_run, value
+from tests.people import operator_client
 from tests.server.conftest import Api
 
 pytestmark = pytest.mark.django_db
@@ -159,13 +158,7 @@ def test_a_workspace_lists_its_inputs_by_run_and_state(api, harness):
 
 def operator(name: str, *groups: str) -> Api:
     """The API as a person logged in to Studio, an operator everywhere, in ``groups``."""
-    user = User.objects.create_user(name)
-    RoleGrant.objects.create(user=user, role=Role.OPERATOR, workspaces="*")
-    for group in groups:
-        user.groups.add(Group.objects.get_or_create(name=group)[0])
-    client = Client()
-    client.force_login(user)
-    return Api(client)
+    return Api(operator_client(name, *groups))
 
 
 def test_a_routed_input_is_refused_to_a_person_outside_its_groups(harness):

@@ -8,19 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import connection
 from django.http import QueryDict
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from projects.errors import Code, DomainError
-from projects.models import Role, RoleGrant
 from runs import inputs
 from runs.models import Input
 from runs.orchestration.bus import REPLY_PREFIX
 from runs.studio.prompts import FormError, form_fields, render_prompt, response_from
 from tests.orchestration.support import Harness, messages, queue_run, value
+from tests.people import operator_client
 
 pytestmark = pytest.mark.django_db
 
@@ -200,20 +199,9 @@ def test_an_unknown_input_is_not_found(studio, harness):
 TEAM = {"team": ["ops", "sre"]}
 
 
-def operator(name: str, *groups: str) -> Client:
-    """A client logged in as an operator everywhere, in ``groups``."""
-    user = User.objects.create_user(name)
-    RoleGrant.objects.create(user=user, role=Role.OPERATOR, workspaces="*")
-    for group in groups:
-        user.groups.add(Group.objects.get_or_create(name=group)[0])
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_a_routed_input_shows_its_form_only_to_its_groups(harness):
     ask(harness, requires=TEAM)
-    outsider, member = operator("dev", "team:dev"), operator("sre", "team:sre")
+    outsider, member = operator_client("dev", "team:dev"), operator_client("sre", "team:sre")
     for path in ("/runs/Rtest1", "/w/default/inputs"):
         page = outsider.get(path).content.decode()
         assert "For team:ops or team:sre" in page, path
@@ -226,13 +214,13 @@ def test_a_routed_input_shows_its_form_only_to_its_groups(harness):
 
 def test_an_input_without_requires_keeps_its_form_for_anyone_who_may_respond(harness):
     ask(harness)
-    page = operator("dev").get("/w/default/inputs").content.decode()
+    page = operator_client("dev").get("/w/default/inputs").content.decode()
     assert "/inputs/Rtest1/i1/respond" in page and "For " not in page
 
 
 def test_answering_outside_the_groups_is_refused_and_the_input_stays_pending(harness):
     ask(harness, requires=TEAM)
-    outsider = operator("dev", "team:dev")
+    outsider = operator_client("dev", "team:dev")
     refusal = "This input is for team:ops or team:sre."
 
     page = outsider.post(
@@ -244,7 +232,7 @@ def test_answering_outside_the_groups_is_refused_and_the_input_stays_pending(har
     assert "For team:ops or team:sre" in card and "<form" not in card
     assert Input.objects.get(id="Rtest1/i1").state == "pending"
 
-    operator("ops", "team:ops").post("/inputs/Rtest1/i1/respond", {})
+    operator_client("ops", "team:ops").post("/inputs/Rtest1/i1/respond", {})
     found = Input.objects.get(id="Rtest1/i1")
     assert (found.state, found.responded_by) == ("responded", "ops")
 
@@ -252,7 +240,7 @@ def test_answering_outside_the_groups_is_refused_and_the_input_stays_pending(har
 def test_a_page_reads_the_users_groups_once(harness):
     ask(harness, requires=TEAM)
     ask(harness, ref="2", template="Other?", placeholders={}, requires={"region": ["eu"]})
-    outsider = operator("dev", "team:dev")
+    outsider = operator_client("dev", "team:dev")
     for path in ("/runs/Rtest1", "/w/default/inputs"):
         with CaptureQueriesContext(connection) as queries:
             assert outsider.get(path).status_code == 200
