@@ -21,17 +21,12 @@ from projects.actions import Action
 from projects.errors import Code, DomainError
 from projects.models import Project
 from projects.permissions import authorize
-from runs.access import find_execution
+from runs.access import existing_execution
 from runs.models import Execution
 
 
 def _execution(project: Project, execution_id: str | None) -> Execution | None:
-    if execution_id is None:
-        return None
-    found = find_execution(project, execution_id)
-    if found is None:
-        raise DomainError(f"No execution {execution_id!r}.", code=Code.EXECUTION_NOT_FOUND)
-    return found
+    return None if execution_id is None else existing_execution(project, execution_id)
 
 
 def _authorize(

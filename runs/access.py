@@ -23,28 +23,28 @@ def run_workspace(project: Project, run_id: str) -> Workspace:
     return run.workspace
 
 
-def find_execution(project: Project, execution_id: str) -> Execution | None:
-    """The project's execution with its workspace; None if there is none (or the ID is not one
-    an execution could have)."""
-    if not is_execution_id(execution_id):
-        return None
-    return (
+def existing_execution(project: Project, execution_id: str) -> Execution:
+    """The project's execution with its workspace; refused with ``execution_not_found`` if
+    there is none."""
+    execution = (
         Execution.objects.filter(pk=execution_id, step__run__project=project)
         .select_related("workspace")
         .first()
+        if is_execution_id(execution_id)
+        else None
     )
-
-
-def execution_workspace(project: Project, execution_id: str) -> Workspace:
-    """The workspace the execution runs in."""
-    execution = find_execution(project, execution_id)
     if execution is None:
         raise DomainError(
             f"No execution {execution_id!r}.",
             code=Code.EXECUTION_NOT_FOUND,
             details={"execution": execution_id},
         )
-    return execution.workspace
+    return execution
+
+
+def execution_workspace(project: Project, execution_id: str) -> Workspace:
+    """The workspace the execution runs in."""
+    return existing_execution(project, execution_id).workspace
 
 
 def step_workspace(project: Project, step_id: str) -> Workspace:

@@ -65,6 +65,7 @@ def test_an_unknown_execution_is_not_found(api, project):
     response = api.post(ASSETS, {"executionId": "Rxxxx:1:1", "entries": {"x": entry()}})
     assert response.status_code == 404
     assert response.json()["error"] == "execution_not_found"
+    assert response.json()["details"] == {"execution": "Rxxxx:1:1"}
     assert not Asset.objects.exists()
 
 
