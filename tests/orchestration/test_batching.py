@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from projects import mailbox
 from runs.orchestration.runner import LAZY_SECONDS, Runner
 
 
@@ -58,3 +59,21 @@ def test_lazy_messages_wait_no_longer_than_the_lazy_period_in_all():
     kinds, _ = batch_after(arrivals)
     assert kinds[0] == "started"
     assert 2 <= len(kinds) < 9
+
+
+def test_envelopes_from_other_processes_reach_the_runner_in_order():
+    """What another process posts (its workers' frames, the API's wakes) comes over the
+    channel layer to the project's runner here, which is not registered as local there."""
+    sent = [message("started", execution="R:1:1"), message("result", execution="R:1:1")]
+
+    async def scenario() -> list[dict]:
+        runner = Runner(7)
+        reading = asyncio.create_task(runner._read_channel_layer())
+        try:
+            await mailbox.post_many(7, sent)
+            await mailbox.post(7, {"kind": "wake", "executions": []})
+            return [await asyncio.wait_for(runner.queue.get(), 5) for _ in range(3)]
+        finally:
+            reading.cancel()
+
+    assert asyncio.run(scenario()) == [*sent, {"kind": "wake", "executions": []}]
