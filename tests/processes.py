@@ -224,7 +224,8 @@ class Server:
         """A request as the super token, unless ``headers`` say otherwise."""
         headers = {**AUTH, **kwargs.pop("headers", {})}
         url = f"{self.url}/api/projects/default{path}"
-        return httpx.request(method, url, headers=headers, timeout=90, **kwargs)
+        kwargs.setdefault("timeout", 90)
+        return httpx.request(method, url, headers=headers, **kwargs)
 
     def submit(self, module: str, target: str, *arguments: Any, workspace: str = "default"):
         response = self.api(

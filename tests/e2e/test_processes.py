@@ -17,6 +17,7 @@ from tests.processes import Server, redis_layer, wait_until
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.timeout(300),
     pytest.mark.skipif(
         not os.environ.get("DATABASE_URL"), reason="several processes need PostgreSQL"
     ),
