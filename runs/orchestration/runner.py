@@ -184,8 +184,6 @@ class Runner:
         while True:
             try:
                 message = await layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 logger.exception(
                     "project %d: cannot read %s; trying again", self.project_id, channel
