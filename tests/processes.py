@@ -94,8 +94,9 @@ def _migrate(data_dir: str, database_url: str = "") -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
 
+@functools.cache
 def sqlite_template() -> Path:
-    """A migrated SQLite database file to copy."""
+    """A migrated SQLite database file to copy (looked for once per test process)."""
     path = TEMPLATES / f"{_migrations_key()}.sqlite3"
     with _templates_lock():
         if not path.exists():
@@ -106,8 +107,15 @@ def sqlite_template() -> Path:
     return path
 
 
+def database_url(admin_url: str, name: str) -> str:
+    """The URL of database ``name`` on the server of ``admin_url``."""
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+@functools.cache
 def postgres_template(admin_url: str) -> str:
-    """The name of a migrated PostgreSQL database to create others from."""
+    """The name of a migrated PostgreSQL database to create others from (looked for once per
+    test process)."""
     import psycopg
 
     name = f"coflux_e2e_template_{_migrations_key()}"
@@ -118,7 +126,7 @@ def postgres_template(admin_url: str) -> str:
             conn.execute(f'DROP DATABASE IF EXISTS "{building}"')
             conn.execute(f'CREATE DATABASE "{building}"')
             with tempfile.TemporaryDirectory() as data_dir:
-                _migrate(data_dir, admin_url.rsplit("/", 1)[0] + "/" + building)
+                _migrate(data_dir, database_url(admin_url, building))
             conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
     return name
 
@@ -136,7 +144,7 @@ class Database:
             self.name = f"coflux_e2e_{uuid.uuid4().hex[:10]}"
             with psycopg.connect(self.admin_url, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
-            self.url = self.admin_url.rsplit("/", 1)[0] + "/" + self.name
+            self.url = database_url(self.admin_url, self.name)
 
     def drop(self) -> None:
         if self.url:
