@@ -35,13 +35,19 @@ class WorkspaceNode:
     children: list[WorkspaceNode] = field(default_factory=list)
 
 
+def live_workspaces(project: Project | int) -> list[Workspace]:
+    """The project's live workspaces by name: the order the chrome's tree is built in, so that
+    a page that read them already (the step panel's re-run choices) can hand them over."""
+    return list(Workspace.objects.live(project).order_by("name", "id"))
+
+
 def workspace_tree(
     project: Project, workspaces: list[Workspace] | None = None
 ) -> list[WorkspaceNode]:
     """The project's live workspaces (read unless the page has them, by name) as trees by base,
     roots and children by name."""
     if workspaces is None:
-        workspaces = list(Workspace.objects.live(project).order_by("name", "id"))
+        workspaces = live_workspaces(project)
     nodes = {workspace.pk: WorkspaceNode(workspace) for workspace in workspaces}
     roots: list[WorkspaceNode] = []
     for workspace in workspaces:

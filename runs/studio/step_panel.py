@@ -18,6 +18,7 @@ from runs.models import Dependency, Execution, Result, Run, Step
 from runs.snapshots import final_result
 from runs.states import UNFINISHED
 from runs.studio import links
+from runs.studio.context import live_workspaces
 from runs.studio.durations import duration
 from runs.studio.log_view import execution_log_count
 from runs.studio.values_view import render_value, short_text
@@ -382,7 +383,7 @@ def _rerun_choices(panel: Panel) -> None:
     """The workspaces a re-run may go to: the step's own (its first attempt's) and those based
     on it, at any depth."""
     base = panel.attempts[0].workspace
-    panel.workspaces = list(Workspace.objects.live(panel.run.project_id).order_by("name", "id"))
+    panel.workspaces = live_workspaces(panel.run.project_id)
     by_base: dict[int | None, list[Workspace]] = {}
     for workspace in panel.workspaces:
         by_base.setdefault(workspace.base_id, []).append(workspace)
